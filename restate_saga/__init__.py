@@ -1,0 +1,55 @@
+"""restate_saga: typed saga pipelines with exactly-once compensation on Restate."""
+
+from ._context import PendingCompensation, SagaContext
+from ._engine import run_saga
+from ._errors import (
+    CompensationFailure,
+    ContextMisuseError,
+    InvalidInputError,
+    SagaCompensatedError,
+    StepDefinitionError,
+    StepFailedError,
+)
+from ._options import SagaStepOptions, SagaWorkflowOptions, StepRetryPolicy, WorkflowRetryPolicy
+from ._plan import Mode
+from ._registry import (
+    clear_terminal_errors,
+    register_terminal_errors,
+    resolve_terminal_error,
+    set_global_error_mapper,
+    unregister_terminal_errors,
+)
+from ._response import StepResponse
+from ._step import Step, as_step, hybrid_step, nested, step
+from ._workflow import SagaWorkflowService, create_saga_workflow, saga_workflow
+
+__all__ = [
+    "CompensationFailure",
+    "ContextMisuseError",
+    "InvalidInputError",
+    "Mode",
+    "PendingCompensation",
+    "SagaCompensatedError",
+    "SagaContext",
+    "SagaStepOptions",
+    "SagaWorkflowOptions",
+    "SagaWorkflowService",
+    "Step",
+    "StepDefinitionError",
+    "StepFailedError",
+    "StepResponse",
+    "StepRetryPolicy",
+    "WorkflowRetryPolicy",
+    "as_step",
+    "clear_terminal_errors",
+    "create_saga_workflow",
+    "hybrid_step",
+    "nested",
+    "register_terminal_errors",
+    "resolve_terminal_error",
+    "run_saga",
+    "saga_workflow",
+    "set_global_error_mapper",
+    "step",
+    "unregister_terminal_errors",
+]

@@ -1,0 +1,120 @@
+"""Typed (de)serialization of step results into one lean journal value.
+
+A step's journal value is, byte for byte:
+
+- the output's JSON, when the compensation data is the output (the common case), or when the
+  step has no compensation (an empty value for `None`) — exactly what a hand-written saga stores;
+- `~` + the output's JSON, when the step said `compensation_data=None` (nothing to undo);
+- `@` + `[output, data]`, when the compensation data differs from the output;
+- `!` + `[message, status, data]`, for `StepResponse.permanent_failure`.
+
+None of `~@!` can start a JSON document, so the forms cannot be confused.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, cast
+
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError
+
+from ._errors import StepFailedError
+from ._response import StepResponse
+
+__all__ = ["Decoded", "StepCodec", "adapter_for"]
+
+_NO_UNDO = b"~"
+_PAIR = b"@"
+_FAILURE = b"!"
+_MARKERS = frozenset(b"~@!")
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_adapter(tp: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(tp)
+
+
+def adapter_for(tp: object) -> TypeAdapter[Any]:
+    """A (cached) pydantic `TypeAdapter` for a runtime type hint."""
+    try:
+        return _cached_adapter(tp)
+    except TypeError:  # an unhashable hint: build it uncached
+        return TypeAdapter(cast(Any, tp))
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A step result read back from the journal."""
+
+    output: object
+    data: object
+    has_data: bool
+    failure: str | None
+    status_code: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepCodec:
+    """Encodes a step's result by its declared output and compensation-data types."""
+
+    step: str
+    output_type: object
+    data_type: object
+    compensated: bool
+
+    def encode(self, result: object) -> bytes:
+        """The journal value for what an action returned (a `StepResponse` or a bare output)."""
+        if not isinstance(result, StepResponse):
+            return self._dump(self.output_type, result, "output")
+        response = cast(StepResponse[object, object], result)
+        if response.failure is not None:
+            data = self._dump(self.data_type, response.compensation_data, "compensation data")
+            head = self._dump(str, response.failure, "failure message")
+            return b"%s[%s,%d,%s]" % (_FAILURE, head, response.status_code, data or b"null")
+        output = self._dump(self.output_type, response.output, "output")
+        if not self.compensated or response.data_is_output:
+            return output
+        if response.compensation_data is None:
+            return _NO_UNDO + (output or b"null")
+        data = self._dump(self.data_type, response.compensation_data, "compensation data")
+        if data == output:
+            return output
+        return b"%s[%s,%s]" % (_PAIR, output or b"null", data or b"null")
+
+    def decode(self, raw: bytes) -> Decoded:
+        """Read a journal value back into typed Python values."""
+        try:
+            if not raw:
+                return Decoded(None, None, True, None, 500)
+            marker = raw[0]
+            if marker not in _MARKERS:
+                output = adapter_for(self.output_type).validate_json(raw)
+                return Decoded(output, output, True, None, 500)
+            body = raw[1:]
+            if raw[:1] == _NO_UNDO:
+                return Decoded(adapter_for(self.output_type).validate_json(body), None, False, None, 500)
+            if raw[:1] == _PAIR:
+                output, data = adapter_for(tuple[self.output_type, self.data_type]).validate_json(body)
+                return Decoded(output, data, data is not None, None, 500)
+            message, status, data = adapter_for(tuple[str, int, self.data_type]).validate_json(body)
+            return Decoded(None, data, data is not None, message, status)
+        except ValidationError as error:
+            raise StepFailedError(
+                self.step, f"its journaled result does not match the declared types: {error}"
+            ) from error
+
+    def _dump(self, tp: object, value: object, what: str) -> bytes:
+        if value is None:
+            return b""
+        try:
+            return adapter_for(tp).dump_json(value, warnings="error")
+        except (PydanticSerializationError, ValueError, TypeError) as error:
+            raise StepFailedError(
+                self.step, f"its {what} cannot be serialized as {_type_name(tp)}: {error}"
+            ) from error
+
+
+def _type_name(tp: object) -> str:
+    return getattr(tp, "__name__", None) or repr(tp)

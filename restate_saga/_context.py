@@ -1,0 +1,74 @@
+"""`SagaContext`: the Restate context of one invocation plus its compensation stack."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn, cast, final
+
+import restate
+
+from ._errors import ContextMisuseError
+
+if TYPE_CHECKING:
+    from ._plan import Leaf
+
+__all__ = ["PendingCompensation", "SagaContext", "sealed_context"]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCompensation:
+    """A compensation registered on the saga's stack, with the data it will receive."""
+
+    leaf: Leaf
+    data: object
+    failed: bool
+
+    @property
+    def step(self) -> str:
+        """The name of the step this compensation undoes."""
+        return self.leaf.name
+
+
+@final
+class SagaContext:
+    """The Restate context of one saga invocation and its stack of compensations.
+
+    Steps push onto the stack as they run; on a terminal failure the saga pops it, running each
+    compensation once, newest first. Nested sagas and embedded workflows share one stack.
+    """
+
+    __slots__ = ("_stack", "ctx")
+
+    def __init__(self, ctx: restate.Context) -> None:
+        self.ctx = ctx
+        self._stack: list[PendingCompensation | None] = []
+
+    @property
+    def compensations(self) -> Sequence[PendingCompensation]:
+        """The compensations that would run now, oldest first (a read-only snapshot)."""
+        return tuple(entry for entry in self._stack if entry is not None)
+
+    def __repr__(self) -> str:
+        names = ", ".join(entry.step for entry in self.compensations)
+        return f"SagaContext(compensations=[{names}])"
+
+
+class _SealedContext:
+    """Stands in for the Restate context inside an action, where the real one must not be used."""
+
+    __slots__ = ("_step",)
+
+    def __init__(self, step: str) -> None:
+        self._step = step
+
+    def __getattr__(self, attribute: str) -> NoReturn:
+        raise ContextMisuseError(self._step, attribute)
+
+    def __repr__(self) -> str:
+        return f"<sealed Restate context of step {self._step!r}>"
+
+
+def sealed_context(step: str) -> restate.Context:
+    """A context whose every use raises `ContextMisuseError` naming `step`."""
+    return cast(restate.Context, _SealedContext(step))

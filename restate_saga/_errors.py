@@ -1,0 +1,83 @@
+"""The exceptions restate_saga raises. Terminal ones derive from `restate.TerminalError`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from restate import TerminalError
+
+__all__ = [
+    "CompensationFailure",
+    "ContextMisuseError",
+    "InvalidInputError",
+    "SagaCompensatedError",
+    "StepDefinitionError",
+    "StepFailedError",
+]
+
+
+class StepDefinitionError(ValueError):
+    """A step, pipeline or saga service was defined wrongly; raised when it is built, before any run."""
+
+
+class StepFailedError(TerminalError):
+    """A step failed for good (terminal error, retries exhausted or a permanent failure)."""
+
+    def __init__(self, step: str, reason: str, status_code: int = 500) -> None:
+        super().__init__(f"step {step!r} failed: {reason}", status_code)
+        self.step = step
+        self.reason = reason
+
+
+class InvalidInputError(TerminalError):
+    """An input did not validate against its declared type; always status 400."""
+
+    def __init__(self, target: str, details: str) -> None:
+        super().__init__(f"invalid input for {target}: {details}", 400)
+        self.target = target
+        self.details = details
+
+
+class ContextMisuseError(TerminalError):
+    """The Restate context was used inside a step's action or compensation, where it must not be."""
+
+    def __init__(self, step: str, attribute: str) -> None:
+        super().__init__(
+            f"step {step!r} used ctx.{attribute} inside its action: a step's action runs inside one "
+            "durable ctx.run_typed entry, where the Restate context must not be used. Do the durable "
+            "work (calls, sleeps, state) in the saga handler between steps instead.",
+            500,
+        )
+        self.step = step
+        self.attribute = attribute
+
+
+@dataclass(frozen=True, slots=True)
+class CompensationFailure:
+    """One compensation that failed terminally during a rollback."""
+
+    step: str
+    reason: str
+
+
+class SagaCompensatedError(TerminalError):
+    """A saga failed and was rolled back; names the original failure and any failed compensation.
+
+    Keeps the status code of the original failure (a 4xx stays a 4xx).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        status_code: int,
+        failed_step: str | None,
+        compensation_failures: tuple[CompensationFailure, ...] = (),
+    ) -> None:
+        message = reason
+        if compensation_failures:
+            listed = "; ".join(f"{f.step!r} ({f.reason})" for f in compensation_failures)
+            message = f"{reason} [compensations that failed: {listed}]"
+        super().__init__(message, status_code)
+        self.reason = reason
+        self.failed_step = failed_step
+        self.compensation_failures = compensation_failures

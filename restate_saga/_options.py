@@ -1,0 +1,139 @@
+"""Retry policies and options for steps and saga services, mapped onto the SDK's own types."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+import restate
+from restate import InvocationRetryPolicy, RunOptions
+from restate.serde import Serde
+
+__all__ = [
+    "ErrorMapper",
+    "SagaStepOptions",
+    "SagaWorkflowOptions",
+    "StepRetryPolicy",
+    "WorkflowRetryPolicy",
+]
+
+ErrorMapper = Callable[[Exception], restate.TerminalError | None]
+"""Turns an exception into a `TerminalError` (compensate now) or returns None (let Restate retry)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepRetryPolicy:
+    """How Restate retries one durable action (a step's forward action or its compensation).
+
+    `max_retry_attempts` counts retries *after* the first attempt: 3 means at most 4 attempts.
+    When the attempts or `max_duration` run out the action fails terminally. Unset fields fall
+    back to the invocation's retry policy (by default: retry until it succeeds).
+    """
+
+    max_retry_attempts: int | None = None
+    initial_retry_interval: timedelta | None = None
+    retry_interval_factor: float | None = None
+    max_retry_interval: timedelta | None = None
+    max_duration: timedelta | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_retry_attempts is not None and self.max_retry_attempts < 0:
+            raise ValueError(
+                f"StepRetryPolicy.max_retry_attempts must be >= 0, got {self.max_retry_attempts}"
+            )
+        if self.retry_interval_factor is not None and self.retry_interval_factor < 1.0:
+            raise ValueError(
+                f"StepRetryPolicy.retry_interval_factor must be >= 1.0, got {self.retry_interval_factor}"
+            )
+        for field_name in ("initial_retry_interval", "max_retry_interval", "max_duration"):
+            value: timedelta | None = getattr(self, field_name)
+            if value is not None and value < timedelta(0):
+                raise ValueError(f"StepRetryPolicy.{field_name} must not be negative, got {value}")
+
+    @property
+    def is_finite(self) -> bool:
+        """True when this policy can give up (a bounded number of attempts or a deadline)."""
+        return self.max_retry_attempts is not None or self.max_duration is not None
+
+    def to_run_options(self) -> RunOptions[bytes]:
+        """The SDK's `RunOptions` for this policy (values travel as encoded bytes)."""
+        return RunOptions(
+            serde=_BYTES,
+            max_attempts=None if self.max_retry_attempts is None else self.max_retry_attempts + 1,
+            max_duration=self.max_duration,
+            initial_retry_interval=self.initial_retry_interval,
+            max_retry_interval=self.max_retry_interval,
+            retry_interval_factor=self.retry_interval_factor,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SagaStepOptions:
+    """Per-step options.
+
+    - `retry`: retry policy of the forward action;
+    - `compensation_retry`: retry policy of the compensation (default: retry until it succeeds);
+    - `as_terminal_error`: this step's own error mapper, consulted before the global registry.
+    """
+
+    retry: StepRetryPolicy | None = None
+    compensation_retry: StepRetryPolicy | None = None
+    as_terminal_error: ErrorMapper | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowRetryPolicy:
+    """Invocation-level retry policy of a saga service, mapped onto `restate.InvocationRetryPolicy`.
+
+    `max_attempts` counts the first attempt. `on_max_attempts` is what Restate does when they run
+    out: "pause" (an operator may resume) or "kill".
+    """
+
+    max_attempts: int | None = None
+    initial_interval: timedelta | None = None
+    exponentiation_factor: float | None = None
+    max_interval: timedelta | None = None
+    on_max_attempts: Literal["pause", "kill"] | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_attempts is not None and self.max_attempts < 1:
+            raise ValueError(f"WorkflowRetryPolicy.max_attempts must be >= 1, got {self.max_attempts}")
+
+    def to_invocation_retry_policy(self) -> InvocationRetryPolicy:
+        """The SDK's `InvocationRetryPolicy` for this policy."""
+        return InvocationRetryPolicy(
+            initial_interval=self.initial_interval,
+            exponentiation_factor=self.exponentiation_factor,
+            max_interval=self.max_interval,
+            max_attempts=self.max_attempts,
+            on_max_attempts=self.on_max_attempts,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SagaWorkflowOptions:
+    """Service-level options of a saga service; each maps onto the SDK's service option of the same name."""
+
+    retry_policy: WorkflowRetryPolicy | None = None
+    idempotency_retention: timedelta | None = None
+    journal_retention: timedelta | None = None
+    inactivity_timeout: timedelta | None = None
+    abort_timeout: timedelta | None = None
+    ingress_private: bool | None = None
+    description: str | None = None
+
+
+class _PassThroughBytes(Serde[bytes]):
+    """Journal values are encoded by restate_saga itself; the SDK stores the bytes unchanged."""
+
+    def deserialize(self, buf: bytes) -> bytes | None:
+        return buf
+
+    def serialize(self, obj: bytes | None) -> bytes:
+        return b"" if obj is None else obj
+
+
+_BYTES = _PassThroughBytes()
+DEFAULT_RUN_OPTIONS: RunOptions[bytes] = RunOptions(serde=_BYTES)

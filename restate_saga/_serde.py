@@ -1,0 +1,44 @@
+"""Handler input and output travel as raw bytes; restate_saga validates and encodes them by type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic_core import PydanticSerializationError
+from restate import TerminalError
+from restate.serde import Serde
+
+from ._codec import adapter_for
+from ._validation import input_validator, validate_json_input
+
+__all__ = ["RAW", "decode_input", "encode_output"]
+
+
+class _Raw(Serde[bytes]):
+    """Hands the SDK's bytes over unchanged (input) and takes encoded bytes back (output)."""
+
+    def deserialize(self, buf: bytes) -> bytes | None:
+        return buf
+
+    def serialize(self, obj: bytes | None) -> bytes:
+        return b"" if obj is None else obj
+
+
+RAW = _Raw()
+
+
+def decode_input(target: str, tp: object, raw: bytes) -> Any:
+    """A handler's input validated into its declared type; a 400 `InvalidInputError` otherwise."""
+    if not raw:
+        raw = b"null"
+    return validate_json_input(target, input_validator(tp) or adapter_for(tp), raw)
+
+
+def encode_output(target: str, tp: object, value: object) -> bytes:
+    """A handler's output encoded by its declared type; a terminal error if it cannot be."""
+    if value is None:
+        return b""
+    try:
+        return adapter_for(tp).dump_json(value, warnings="error")
+    except (PydanticSerializationError, ValueError, TypeError) as error:
+        raise TerminalError(f"{target}: the result cannot be serialized: {error}") from error

@@ -1,0 +1,261 @@
+"""`Step[I, O, C]`: an immutable, typed saga step, and the combinators that compose steps."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, final, overload
+
+import restate
+from pydantic.errors import PydanticSchemaGenerationError
+from typing_extensions import TypeVar
+
+from ._codec import StepCodec, adapter_for
+from ._context import SagaContext
+from ._engine import execute, run_leaf, run_saga
+from ._errors import StepDefinitionError
+from ._options import DEFAULT_RUN_OPTIONS, SagaStepOptions
+from ._plan import Handler, Leaf, MapNode, Mode, Nested, Node, Then
+from ._response import StepResponse
+from ._validation import input_validator
+
+__all__ = ["Step", "as_step", "hybrid_step", "nested", "step"]
+
+I = TypeVar("I", infer_variance=True)
+O = TypeVar("O", infer_variance=True)
+C = TypeVar("C", covariant=True)
+I2 = TypeVar("I2")
+O2 = TypeVar("O2")
+C2 = TypeVar("C2")
+
+_DEFAULT_OPTIONS = SagaStepOptions()
+
+
+@final
+@dataclass(frozen=True, slots=True, eq=False)
+class Step(Generic[I, O, C]):
+    """A saga step from input `I` to output `O` whose compensation receives `C`.
+
+    A value: combinators return new steps and never change this one. Build leaves with `step`,
+    `hybrid_step` or the decorators; compose them with `then`, `map`, `nested` and `as_step`.
+    Composites carry no compensation data of their own (`C` is `None`); each leaf inside
+    registers its own compensation when it runs.
+    """
+
+    name: str
+    node: Node
+
+    def __call__(self, saga: SagaContext, value: I, /) -> Awaitable[O]:
+        """Run this step inside `saga`; its compensations join the saga's stack."""
+        node = self.node
+        if isinstance(node, Leaf):
+            return run_leaf(saga, node, value)  # type: ignore[return-value]
+        return execute(node, saga, value)  # type: ignore[return-value]
+
+    async def run(self, ctx: restate.Context, value: I, /) -> O:
+        """Run this step as a whole saga in a Restate handler; roll back on a terminal failure."""
+        return await run_saga(ctx, self, value)
+
+    def then(self, next_step: Step[O, O2, object], /) -> Step[I, O2, None]:
+        """This step, then `next_step` on its output."""
+        return Step(f"{self.name} >> {next_step.name}", Then(self.node, next_step.node))
+
+    def map(self, fn: Callable[[O], O2], /, label: str | None = None) -> Step[I, O2, None]:
+        """A pure transform of this step's output; costs no journal entry (keep it deterministic)."""
+        name = label or getattr(fn, "__name__", "map")
+        return Step(self.name, Then(self.node, MapNode(fn, name)))
+
+    def __repr__(self) -> str:
+        return f"Step({self.name!r})"
+
+
+ActionResult = StepResponse[O, C] | O
+
+
+def _leaf_step(
+    name: str,
+    action: Callable[[Any], Awaitable[object]],
+    compensate: Callable[..., Awaitable[object]] | None,
+    mode: Mode,
+    options: SagaStepOptions | None,
+    hints_from: Callable[..., object] | None = None,
+    input_position: int = 0,
+) -> Step[Any, Any, Any]:
+    """Validate a step definition and build its leaf."""
+    if not isinstance(name, str) or not name.strip():  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise StepDefinitionError(f"a step needs a non-empty name, got {name!r}")
+    source = hints_from or action
+    if not inspect.iscoroutinefunction(source):
+        raise StepDefinitionError(f"step {name!r}: the action must be an async function (async def)")
+    takes_failed = False
+    if compensate is not None:
+        if not inspect.iscoroutinefunction(compensate):
+            raise StepDefinitionError(
+                f"step {name!r}: the compensation must be an async function (async def)"
+            )
+        takes_failed = _check_compensation(name, compensate)
+    options = options or _DEFAULT_OPTIONS
+    input_type, output_type, data_type = _hints(source, input_position)
+    _check_serializable(name, "output", output_type)
+    if compensate is not None:
+        _check_serializable(name, "compensation data", data_type)
+    leaf = Leaf(
+        name=name,
+        action=action,
+        compensation=compensate,
+        mode=mode,
+        options=options,
+        codec=StepCodec(name, output_type, data_type, compensate is not None),
+        compensation_takes_failed=takes_failed,
+        input_validator=input_validator(input_type),
+        input_type=input_type,
+        run_options=options.retry.to_run_options() if options.retry else DEFAULT_RUN_OPTIONS,
+        compensation_run_options=(
+            options.compensation_retry.to_run_options() if options.compensation_retry else DEFAULT_RUN_OPTIONS
+        ),
+    )
+    return Step(name, leaf)
+
+
+def _check_serializable(name: str, what: str, tp: object) -> None:
+    try:
+        adapter_for(tp)
+    except PydanticSchemaGenerationError as error:
+        raise StepDefinitionError(
+            f"step {name!r}: its {what} type {tp!r} cannot be stored in the journal; use a pydantic model, "
+            f"a dataclass, or JSON types ({error.message})"
+        ) from None
+
+
+def _check_compensation(name: str, compensate: Callable[..., object]) -> bool:
+    """Whether the compensation takes `failed=`; raises if it cannot take its data."""
+    try:
+        signature = inspect.signature(compensate)
+    except (TypeError, ValueError):
+        return False
+    try:
+        signature.bind(None)
+    except TypeError as error:
+        raise StepDefinitionError(
+            f"step {name!r}: the compensation {getattr(compensate, '__name__', compensate)!r} must accept "
+            f"the compensation data as its one positional argument ({error})"
+        ) from None
+    params = signature.parameters
+    return "failed" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _hints(fn: Callable[..., object], input_position: int) -> tuple[object, object, object]:
+    """Runtime (input, output, compensation data) types from an action's annotations (Any if absent)."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # unresolvable forward references: serialize as plain JSON
+        return Any, Any, Any
+    params = [p for p in inspect.signature(fn).parameters.values() if p.kind in _POSITIONAL]
+    input_type: object = Any
+    if len(params) > input_position:
+        input_type = hints.get(params[input_position].name, Any)
+    returned: object = hints.get("return", Any)
+    if typing.get_origin(returned) is StepResponse or returned is StepResponse:
+        args = typing.get_args(returned)
+        output_type: object = args[0] if args else Any
+        data_type: object = args[1] if len(args) > 1 else Any
+        return input_type, output_type, data_type
+    return input_type, returned, returned
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+@overload
+def step(
+    name: str,
+    action: Callable[[I2], Awaitable[StepResponse[O2, C2]]],
+    compensate: Callable[[C2], Awaitable[object]] | None = None,
+    *,
+    options: SagaStepOptions | None = None,
+) -> Step[I2, O2, C2]: ...
+@overload
+def step(
+    name: str,
+    action: Callable[[I2], Awaitable[O2]],
+    compensate: Callable[[O2], Awaitable[object]] | None = None,
+    *,
+    options: SagaStepOptions | None = None,
+) -> Step[I2, O2, O2]: ...
+def step(
+    name: str,
+    action: Callable[[Any], Awaitable[Any]],
+    compensate: Callable[[Any], Awaitable[object]] | None = None,
+    *,
+    options: SagaStepOptions | None = None,
+) -> Step[Any, Any, Any]:
+    """A strict step: its compensation is registered after the action succeeded.
+
+    `action(value)` returns the output, or a `StepResponse` to set the compensation data or
+    report a permanent failure. `compensate(data)` undoes it; it may also take `failed=`.
+    """
+    return _leaf_step(name, action, compensate, Mode.STRICT, options)
+
+
+@overload
+def hybrid_step(
+    name: str,
+    action: Callable[[I2], Awaitable[StepResponse[O2, C2]]],
+    compensate: Callable[[C2 | I2], Awaitable[object]] | None = None,
+    *,
+    options: SagaStepOptions | None = None,
+) -> Step[I2, O2, C2 | I2]: ...
+@overload
+def hybrid_step(
+    name: str,
+    action: Callable[[I2], Awaitable[O2]],
+    compensate: Callable[[O2 | I2], Awaitable[object]] | None = None,
+    *,
+    options: SagaStepOptions | None = None,
+) -> Step[I2, O2, O2 | I2]: ...
+def hybrid_step(
+    name: str,
+    action: Callable[[Any], Awaitable[Any]],
+    compensate: Callable[[Any], Awaitable[object]] | None = None,
+    *,
+    options: SagaStepOptions | None = None,
+) -> Step[Any, Any, Any]:
+    """A hybrid step: its compensation is registered before the action runs.
+
+    If the action fails for good, the compensation still runs with the step's input (or the data
+    of a permanent failure) and, if it accepts it, `failed=True`. So its data type is `C | I`.
+    """
+    return _leaf_step(name, action, compensate, Mode.HYBRID, options)
+
+
+@overload
+def nested(name: str, body: Step[I2, O2, object], /) -> Step[I2, O2, None]: ...
+@overload
+def nested(name: str, body: Callable[[SagaContext, I2], Awaitable[O2]], /) -> Step[I2, O2, None]: ...
+def nested(
+    name: str, body: Step[Any, Any, object] | Callable[[SagaContext, Any], Awaitable[Any]], /
+) -> Step[Any, Any, None]:
+    """A named nested saga scope: runs `body` (a pipeline or saga code); its compensations join the saga."""
+    if isinstance(body, Step):
+        return Step(name, Nested(name, body.node))
+    return Step(name, Nested(name, Handler(name, _checked_handler(name, body))))
+
+
+def as_step(
+    handler: Callable[[SagaContext, I2], Awaitable[O2]], /, name: str | None = None
+) -> Step[I2, O2, None]:
+    """Saga code `async def handler(saga, value)` as a step; its steps join the enclosing saga."""
+    label = name or getattr(handler, "__name__", "handler")
+    return Step(label, Handler(label, _checked_handler(label, handler)))
+
+
+def _checked_handler(
+    name: str, handler: Callable[[SagaContext, Any], Awaitable[Any]]
+) -> Callable[[SagaContext, Any], Awaitable[Any]]:
+    if not callable(handler):
+        raise StepDefinitionError(f"{name!r}: expected a step or an async saga handler, got {handler!r}")
+    if inspect.isfunction(handler) and not inspect.iscoroutinefunction(handler):
+        raise StepDefinitionError(f"{name!r}: a saga handler must be an async function (async def)")
+    return handler

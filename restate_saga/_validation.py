@@ -1,0 +1,58 @@
+"""Input validation against declared types (pydantic models and dataclasses)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, cast
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from ._codec import adapter_for
+from ._errors import InvalidInputError
+
+__all__ = ["describe_validation_error", "input_validator", "validate_input", "validate_json_input"]
+
+
+def input_validator(tp: object) -> TypeAdapter[Any] | None:
+    """A validator for an input annotated with a pydantic model or dataclass, else None."""
+    if isinstance(tp, type):
+        cls = cast(type[object], tp)
+        if issubclass(cls, BaseModel) or dataclasses.is_dataclass(cls):
+            return adapter_for(cls)
+    return None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per problem, each naming the offending field."""
+    problems: list[str] = []
+    for item in error.errors(include_url=False):
+        location = ".".join(str(part) for part in item["loc"]) or "<root>"
+        problems.append(f"field {location!r}: {item['msg']}")
+    return "; ".join(problems)
+
+
+def validate_input(target: str, validator: TypeAdapter[Any], value: object) -> Any:
+    """`value` validated and converted, or an `InvalidInputError` (400) naming `target` and the fields."""
+    try:
+        return validator.validate_python(value)
+    except ValidationError as error:
+        raise InvalidInputError(target, describe_validation_error(error)) from None
+
+
+def validate_json_input(target: str, validator: TypeAdapter[Any], raw: bytes) -> Any:
+    """Raw JSON bytes validated into the declared type, or an `InvalidInputError` (400)."""
+    try:
+        return validator.validate_json(raw)
+    except ValidationError as error:
+        if any(item["type"] == "json_invalid" for item in error.errors()):
+            raise InvalidInputError(target, f"malformed JSON: {_json_problem(raw)}") from None
+        raise InvalidInputError(target, describe_validation_error(error)) from None
+
+
+def _json_problem(raw: bytes) -> str:
+    try:
+        json.loads(raw)
+    except ValueError as error:
+        return str(error)
+    return "not a JSON document"

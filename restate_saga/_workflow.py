@@ -1,0 +1,138 @@
+"""Saga services: a saga handler (or a pipeline) exposed as a `restate.Service` with a `run` handler."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any, Generic, cast
+
+import restate
+from typing_extensions import TypeVar
+
+from ._context import SagaContext
+from ._engine import run_saga
+from ._errors import StepDefinitionError
+from ._options import SagaWorkflowOptions
+from ._plan import Handler, input_type_of, output_type_of
+from ._serde import RAW, decode_input, encode_output
+from ._step import Step
+from ._validation import input_validator, validate_input
+
+__all__ = ["SagaHandler", "SagaWorkflowService", "create_saga_workflow", "saga_workflow", "service_options"]
+
+I = TypeVar("I")
+O = TypeVar("O")
+
+SagaHandler = Callable[[SagaContext, I], Awaitable[O]]
+"""Saga code: `async def handler(saga, value) -> result`. A `Step` is one too."""
+
+
+def service_options(options: SagaWorkflowOptions | None) -> dict[str, Any]:
+    """`SagaWorkflowOptions` as keyword arguments of `restate.Service`/`VirtualObject`/`Workflow`."""
+    if options is None:
+        return {}
+    kwargs: dict[str, Any] = {
+        "description": options.description,
+        "inactivity_timeout": options.inactivity_timeout,
+        "abort_timeout": options.abort_timeout,
+        "journal_retention": options.journal_retention,
+        "idempotency_retention": options.idempotency_retention,
+        "ingress_private": options.ingress_private,
+    }
+    if options.retry_policy is not None:
+        kwargs["invocation_retry_policy"] = options.retry_policy.to_invocation_retry_policy()
+    return {key: value for key, value in kwargs.items() if value is not None}
+
+
+def handler_types(handler: Callable[..., object], input_position: int) -> tuple[object, object, bool]:
+    """(input type, output type, takes input) of saga code or a `Step`."""
+    if isinstance(handler, Step):
+        step = cast(Step[Any, Any, Any], handler)
+        return input_type_of(step.node), output_type_of(step.node), True
+    if not inspect.iscoroutinefunction(handler):
+        raise StepDefinitionError(
+            f"{getattr(handler, '__name__', handler)!r} must be an async function or a Step"
+        )
+    params = list(inspect.signature(handler).parameters.values())
+    try:
+        hints = typing.get_type_hints(handler)
+    except Exception:  # unresolvable annotations: plain JSON in and out
+        hints = {}
+    takes_input = len(params) > input_position
+    input_type = hints.get(params[input_position].name, Any) if takes_input else None
+    return input_type, hints.get("return", Any), takes_input
+
+
+def restate_signature(
+    context_type: object, input_type: object, output_type: object, takes_input: bool
+) -> inspect.Signature:
+    """The signature the SDK reads to describe a handler (its JSON schemas)."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    params = [inspect.Parameter("ctx", kind, annotation=context_type)]
+    if takes_input:
+        params.append(inspect.Parameter("value", kind, annotation=input_type))
+    return inspect.Signature(params, return_annotation=output_type)
+
+
+class SagaWorkflowService(restate.Service, Generic[I, O]):
+    """A `restate.Service` whose `run` handler runs one saga; mount it with `restate.app(services=[...])`."""
+
+    def __init__(
+        self, name: str, handler: SagaHandler[I, O], options: SagaWorkflowOptions | None = None
+    ) -> None:
+        super().__init__(name, **service_options(options))
+        self.options = options or SagaWorkflowOptions()
+        self.saga_handler = handler
+        input_type, output_type, takes_input = handler_types(handler, 1)
+        self.input_type = input_type
+        self.output_type = output_type
+        self._validator = input_validator(input_type)
+        target = f"{name}.run"
+
+        async def body(saga: SagaContext, raw: bytes) -> bytes:
+            value = decode_input(target, input_type, raw) if takes_input else None
+            return encode_output(target, output_type, await handler(saga, cast(I, value)))
+
+        async def run(ctx: restate.Context, raw: bytes = b"") -> bytes:
+            return await run_saga(ctx, body, raw)
+
+        run.__signature__ = restate_signature(restate.Context, input_type, output_type, takes_input)
+        run.__name__ = "run"
+        run.__doc__ = inspect.getdoc(handler)
+        self.handler(name="run", input_serde=RAW, output_serde=RAW)(run)
+
+    async def run_as_step(self, parent_saga: SagaContext, value: I) -> O:
+        """Run this saga inside `parent_saga`: its compensations join the parent's stack."""
+        if self._validator is not None:
+            value = validate_input(f"{self.name}.run", self._validator, value)
+        return await self.saga_handler(parent_saga, value)
+
+    def as_step(self) -> Step[I, O, None]:
+        """This saga as a step of a pipeline (same as `run_as_step`)."""
+        return Step(self.name, Handler(self.name, self.run_as_step))
+
+    def describe_options(self) -> dict[str, Any]:
+        """The options as plain data (for logs and tests)."""
+        return asdict(self.options)
+
+
+def create_saga_workflow(
+    name: str, handler: SagaHandler[I, O], options: SagaWorkflowOptions | None = None
+) -> SagaWorkflowService[I, O]:
+    """Expose saga code (or a `Step` pipeline) as a Restate service named `name` with a `run` handler."""
+    if not name or not name.isidentifier():
+        raise StepDefinitionError(f"a saga service needs an identifier-like name, got {name!r}")
+    return SagaWorkflowService(name, handler, options)
+
+
+def saga_workflow(
+    name: str, options: SagaWorkflowOptions | None = None
+) -> Callable[[SagaHandler[I, O]], SagaWorkflowService[I, O]]:
+    """Decorator form of `create_saga_workflow`."""
+
+    def decorate(handler: SagaHandler[I, O]) -> SagaWorkflowService[I, O]:
+        return create_saga_workflow(name, handler, options)
+
+    return decorate

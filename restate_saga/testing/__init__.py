@@ -1,0 +1,25 @@
+"""A real-Restate test bed for sagas: start restate-server, serve an app, call it, read journals."""
+
+from ._bed import CallResult, JournalEntry, RestateTestBed, register_deployment
+from ._serve import AppProcess, AppThread
+from ._server import (
+    RESTATE_SERVER_VERSION,
+    RestateServer,
+    RestateServerNotFound,
+    find_restate_server,
+    free_port,
+)
+
+__all__ = [
+    "RESTATE_SERVER_VERSION",
+    "AppProcess",
+    "AppThread",
+    "CallResult",
+    "JournalEntry",
+    "RestateServer",
+    "RestateServerNotFound",
+    "RestateTestBed",
+    "find_restate_server",
+    "free_port",
+    "register_deployment",
+]

@@ -1,0 +1,20 @@
+"""Shared fixtures: one real restate-server and one served test app for the whole session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import restate
+
+from restate_saga.testing import RestateTestBed
+
+
+@pytest.fixture(scope="session")
+def bed() -> Iterator[RestateTestBed]:
+    """A real restate-server with every end-to-end test service registered."""
+    from tests.e2e import core_app
+
+    app = restate.app(services=[*core_app.services])
+    with RestateTestBed(app) as test_bed:
+        yield test_bed

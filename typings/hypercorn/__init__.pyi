@@ -1,0 +1,1 @@
+# Minimal stub: hypercorn's `serve` has a partially unknown WSGI overload; we only use ASGI.
