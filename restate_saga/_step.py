@@ -6,7 +6,7 @@ import inspect
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, final, overload
+from typing import Any, Generic, cast, final, overload
 
 import restate
 from pydantic.errors import PydanticSchemaGenerationError
@@ -51,8 +51,8 @@ class Step(Generic[I, O, C]):
         """Run this step inside `saga`; its compensations join the saga's stack."""
         node = self.node
         if isinstance(node, Leaf):
-            return run_leaf(saga, node, value)  # type: ignore[return-value]
-        return execute(node, saga, value)  # type: ignore[return-value]
+            return cast(Awaitable[O], run_leaf(saga, node, value))
+        return cast(Awaitable[O], execute(node, saga, value))
 
     async def run(self, ctx: restate.Context, value: I, /) -> O:
         """Run this step as a whole saga in a Restate handler; roll back on a terminal failure."""
@@ -74,7 +74,7 @@ class Step(Generic[I, O, C]):
 ActionResult = StepResponse[O, C] | O
 
 
-def _leaf_step(
+def leaf_step(
     name: str,
     action: Callable[[Any], Awaitable[object]],
     compensate: Callable[..., Awaitable[object]] | None,
@@ -196,7 +196,7 @@ def step(
     `action(value)` returns the output, or a `StepResponse` to set the compensation data or
     report a permanent failure. `compensate(data)` undoes it; it may also take `failed=`.
     """
-    return _leaf_step(name, action, compensate, Mode.STRICT, options)
+    return leaf_step(name, action, compensate, Mode.STRICT, options)
 
 
 @overload
@@ -227,7 +227,7 @@ def hybrid_step(
     If the action fails for good, the compensation still runs with the step's input (or the data
     of a permanent failure) and, if it accepts it, `failed=True`. So its data type is `C | I`.
     """
-    return _leaf_step(name, action, compensate, Mode.HYBRID, options)
+    return leaf_step(name, action, compensate, Mode.HYBRID, options)
 
 
 @overload

@@ -1,6 +1,7 @@
 """A real-Restate test bed for sagas: start restate-server, serve an app, call it, read journals."""
 
 from ._bed import CallResult, JournalEntry, RestateTestBed, register_deployment
+from ._double import FakeContext, FakeEntry, JournalMismatch
 from ._serve import AppProcess, AppThread
 from ._server import (
     RESTATE_SERVER_VERSION,
@@ -15,7 +16,10 @@ __all__ = [
     "AppProcess",
     "AppThread",
     "CallResult",
+    "FakeContext",
+    "FakeEntry",
     "JournalEntry",
+    "JournalMismatch",
     "RestateServer",
     "RestateServerNotFound",
     "RestateTestBed",

@@ -88,6 +88,20 @@ class RestateTestBed:
         self.server = RestateServer(env=self.server_env)
         self.served = AppThread(self.app)
 
+    @classmethod
+    def attached(cls, server: RestateServer, call_timeout: float = 60.0) -> RestateTestBed:
+        """Helpers (call, journal, SQL) for a server that is already running, serving no app itself."""
+        bed = cls(app=None, call_timeout=call_timeout)
+        bed.server = server
+        bed._client = httpx.Client(timeout=call_timeout)
+        return bed
+
+    def close(self) -> None:
+        """Close the HTTP client without stopping anything."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def start(self) -> Self:
         """Start the server and the app and register the deployment."""
         self.server.start()

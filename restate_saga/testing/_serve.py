@@ -126,7 +126,16 @@ class AppProcess:
     def start(self) -> Self:
         """Start (or restart) the process on the same port and wait until it listens."""
         self.port = self.port or free_port()
-        command = [sys.executable, "-m", "hypercorn", self.target, "--bind", f"127.0.0.1:{self.port}"]
+        command = [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            self.target,
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--log-level",
+            "WARNING",
+        ]
         self._process = subprocess.Popen(
             command,
             env={**os.environ, **self.env},

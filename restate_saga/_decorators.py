@@ -1,0 +1,109 @@
+"""The seed's step API: `create_saga_step(_strict)` and `@saga_step(_strict)`, building `Step` values.
+
+Their actions take `(ctx, value)` for compatibility. The action runs inside one durable
+`ctx.run_typed` entry, where the Restate context must not be used: the `ctx` it receives
+raises `ContextMisuseError` on any use, instead of hanging or corrupting the journal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, overload
+
+import restate
+from typing_extensions import TypeVar
+
+from ._context import sealed_context
+from ._options import SagaStepOptions
+from ._plan import Mode
+from ._response import StepResponse
+from ._step import Step, leaf_step
+
+__all__ = ["create_saga_step", "create_saga_step_strict", "saga_step", "saga_step_strict"]
+
+I = TypeVar("I")
+O = TypeVar("O")
+C = TypeVar("C")
+
+SeedAction = Callable[[restate.Context, I], Awaitable[StepResponse[O, C]]]
+"""A seed-style action: `async def run(ctx, value) -> StepResponse[O, C]`."""
+
+
+def _build(
+    name: str,
+    run: Callable[[restate.Context, Any], Awaitable[object]],
+    compensate: Callable[..., Awaitable[object]] | None,
+    mode: Mode,
+    options: SagaStepOptions | None,
+) -> Step[Any, Any, Any]:
+    sealed = sealed_context(name)
+
+    async def action(value: object) -> object:
+        return await run(sealed, value)
+
+    return leaf_step(name, action, compensate, mode, options, hints_from=run, input_position=1)
+
+
+def create_saga_step(
+    name: str,
+    run: SeedAction[I, O, C],
+    compensate: Callable[[C | I], Awaitable[object]] | None = None,
+    options: SagaStepOptions | None = None,
+) -> Step[I, O, C | I]:
+    """A hybrid step: compensation registered before the action; receives the input if it failed."""
+    return _build(name, run, compensate, Mode.HYBRID, options)
+
+
+def create_saga_step_strict(
+    name: str,
+    run: SeedAction[I, O, C],
+    compensate: Callable[[C], Awaitable[object]] | None = None,
+    options: SagaStepOptions | None = None,
+) -> Step[I, O, C]:
+    """A strict step: compensation registered only after the action succeeded."""
+    return _build(name, run, compensate, Mode.STRICT, options)
+
+
+@overload
+def saga_step(
+    name: str, compensate: None = None, options: SagaStepOptions | None = None
+) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]: ...
+@overload
+def saga_step(
+    name: str, compensate: Callable[[C], Awaitable[object]], options: SagaStepOptions | None = None
+) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]: ...
+def saga_step(
+    name: str,
+    compensate: Callable[[C], Awaitable[object]] | None = None,
+    options: SagaStepOptions | None = None,
+) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]:
+    """Decorator: the function becomes a hybrid `Step` (see `create_saga_step`).
+
+    On a failed action the compensation receives the step's input, so type its data as `C | I`.
+    """
+
+    def decorate(run: SeedAction[I, O, C]) -> Step[I, O, C]:
+        return _build(name, run, compensate, Mode.HYBRID, options)
+
+    return decorate
+
+
+@overload
+def saga_step_strict(
+    name: str, compensate: None = None, options: SagaStepOptions | None = None
+) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]: ...
+@overload
+def saga_step_strict(
+    name: str, compensate: Callable[[C], Awaitable[object]], options: SagaStepOptions | None = None
+) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]: ...
+def saga_step_strict(
+    name: str,
+    compensate: Callable[[C], Awaitable[object]] | None = None,
+    options: SagaStepOptions | None = None,
+) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]:
+    """Decorator: the function becomes a strict `Step` (see `create_saga_step_strict`)."""
+
+    def decorate(run: SeedAction[I, O, C]) -> Step[I, O, C]:
+        return _build(name, run, compensate, Mode.STRICT, options)
+
+    return decorate

@@ -1,0 +1,145 @@
+"""Saga handlers on Restate virtual objects and long-running Restate workflows."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar, cast, overload
+
+import restate
+
+from ._context import SagaContext
+from ._engine import run_saga
+from ._errors import StepDefinitionError
+from ._options import SagaWorkflowOptions
+from ._serde import RAW, decode_input, encode_output
+from ._validation import input_validator, validate_input
+from ._workflow import handler_types, restate_signature, service_options
+
+__all__ = [
+    "SagaRestateWorkflow",
+    "SagaVirtualObject",
+    "create_saga_restate_workflow",
+    "create_saga_virtual_object",
+]
+
+I = TypeVar("I")
+O = TypeVar("O")
+CtxT = TypeVar("CtxT", bound=restate.Context)
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+KeyedSagaHandler = Callable[[SagaContext, CtxT, I], Awaitable[O]]
+"""`async def handler(saga, ctx, value) -> result`: saga code with the keyed Restate context."""
+
+
+def _restate_handler(
+    target: str, handler: Callable[..., Awaitable[Any]], context_type: object
+) -> Callable[..., Awaitable[bytes]]:
+    """Wrap `handler(saga, ctx, value)` as a Restate handler `(ctx, raw) -> bytes` that runs one saga."""
+    if not inspect.iscoroutinefunction(handler):
+        raise StepDefinitionError(f"{target}: a saga handler must be an async function (async def)")
+    input_type, output_type, takes_input = handler_types(handler, 2)
+
+    async def run(ctx: restate.Context, raw: bytes = b"") -> bytes:
+        async def body(saga: SagaContext, payload: bytes) -> bytes:
+            if takes_input:
+                result = await handler(saga, ctx, decode_input(target, input_type, payload))
+            else:
+                result = await handler(saga, ctx)
+            return encode_output(target, output_type, result)
+
+        return await run_saga(ctx, body, raw)
+
+    run.__signature__ = restate_signature(context_type, input_type, output_type, takes_input)
+    run.__name__ = handler.__name__
+    run.__doc__ = inspect.getdoc(handler)
+    return run
+
+
+class SagaVirtualObject(restate.VirtualObject):
+    """A Restate virtual object whose exclusive handlers run as sagas."""
+
+    def __init__(self, name: str, options: SagaWorkflowOptions | None = None) -> None:
+        super().__init__(name, **service_options(options))  # pyright: ignore[reportUnknownMemberType]
+
+    @overload
+    def handler(
+        self, name: str | None = None, kind: Literal["exclusive"] = "exclusive"
+    ) -> Callable[
+        [KeyedSagaHandler[restate.ObjectContext, I, O]], KeyedSagaHandler[restate.ObjectContext, I, O]
+    ]: ...
+    @overload
+    def handler(self, name: str | None = None, *, kind: Literal["shared"]) -> Callable[[F], F]: ...
+    def handler(  # pyright: ignore[reportIncompatibleMethodOverride]  # the seed's saga-aware signature
+        self, name: str | None = None, kind: Literal["exclusive", "shared"] = "exclusive"
+    ) -> Any:
+        """Register a handler: exclusive ones get `(saga, ctx, value)`; shared ones are plain handlers."""
+        register = super().handler
+
+        def decorate(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+            if kind == "shared":
+                register(name=name, kind="shared")(fn)
+                return fn
+            wrapped = _restate_handler(f"{self.name}.{name or fn.__name__}", fn, restate.ObjectContext)
+            register(name=name or fn.__name__, kind="exclusive", input_serde=RAW, output_serde=RAW)(wrapped)
+            return fn
+
+        return decorate
+
+
+class SagaRestateWorkflow(restate.Workflow):
+    """A long-running Restate workflow whose `main` handler runs as a saga."""
+
+    def __init__(self, name: str, options: SagaWorkflowOptions | None = None) -> None:
+        super().__init__(name, **service_options(options))  # pyright: ignore[reportUnknownMemberType]
+        self._main: Callable[..., Awaitable[Any]] | None = None
+        self._main_validator: Any = None
+
+    def main(  # pyright: ignore[reportIncompatibleMethodOverride]  # the seed's saga-aware signature
+        self, name: str = "run"
+    ) -> Callable[
+        [KeyedSagaHandler[restate.WorkflowContext, I, O]], KeyedSagaHandler[restate.WorkflowContext, I, O]
+    ]:
+        """Register the workflow's main handler, which gets `(saga, ctx, value)`."""
+
+        def decorate(
+            fn: KeyedSagaHandler[restate.WorkflowContext, I, O],
+        ) -> KeyedSagaHandler[restate.WorkflowContext, I, O]:
+            if self._main is not None:
+                raise StepDefinitionError(f"workflow {self.name!r} already has a main handler")
+            wrapped = _restate_handler(f"{self.name}.{name}", fn, restate.WorkflowContext)
+            super(SagaRestateWorkflow, self).main(name=name, input_serde=RAW, output_serde=RAW)(wrapped)
+            self._main = fn
+            self._main_validator = input_validator(handler_types(fn, 2)[0])
+            return fn
+
+        return decorate
+
+    def handler(self, name: str | None = None) -> Callable[[F], F]:  # pyright: ignore[reportIncompatibleMethodOverride]
+        """Register a shared handler (signals, queries): a plain Restate handler."""
+
+        def decorate(fn: F) -> F:
+            super(SagaRestateWorkflow, self).handler(name=name)(fn)
+            return fn
+
+        return decorate
+
+    async def run_as_step(self, parent_saga: SagaContext, value: Any) -> Any:
+        """Run the main handler inside `parent_saga` (with the parent's context); compensations join it."""
+        if self._main is None:
+            raise StepDefinitionError(f"workflow {self.name!r} has no main handler")
+        if self._main_validator is not None:
+            value = validate_input(f"{self.name}.run", self._main_validator, value)
+        return await self._main(parent_saga, cast(restate.WorkflowContext, parent_saga.ctx), value)
+
+
+def create_saga_virtual_object(name: str, options: SagaWorkflowOptions | None = None) -> SagaVirtualObject:
+    """A virtual object named `name` whose exclusive handlers run as sagas."""
+    return SagaVirtualObject(name, options)
+
+
+def create_saga_restate_workflow(
+    name: str, options: SagaWorkflowOptions | None = None
+) -> SagaRestateWorkflow:
+    """A long-running Restate workflow named `name` with a saga `main` handler."""
+    return SagaRestateWorkflow(name, options)

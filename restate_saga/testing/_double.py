@@ -1,0 +1,116 @@
+"""`FakeContext`: a fast in-process stand-in for the Restate context, for unit tests.
+
+It runs each `ctx.run_typed` action at once and journals its result. Given the journal of an
+earlier run it replays instead: recorded results come back and their actions do not run again,
+as on a real server. It is a double for unit tests; the real semantics are tested end to end.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import restate
+from restate import RunOptions, TerminalError
+
+__all__ = ["FakeContext", "FakeEntry", "JournalMismatch"]
+
+
+class JournalMismatch(AssertionError):
+    """A replay asked for a different entry than the journal holds (a non-deterministic saga)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FakeEntry:
+    """One journaled `run`: its name and either its value or its terminal failure."""
+
+    name: str
+    value: bytes | None = None
+    failure: str | None = None
+    status_code: int = 500
+
+
+@dataclass
+class FakeContext:
+    """A Restate context double that journals `run_typed` entries in memory.
+
+    `replay_from` replays an earlier journal. Transient errors are retried at once up to the
+    run's `max_attempts`; without a limit they propagate, as an invocation retry would.
+    """
+
+    replay_from: list[FakeEntry] = field(default_factory=list[FakeEntry])
+    invocation_id: str = "inv_fake"
+    journal: list[FakeEntry] = field(default_factory=list[FakeEntry])
+    executed: list[str] = field(default_factory=list[str])
+
+    def as_context(self) -> restate.Context:
+        """This double, typed as the Restate context that sagas expect."""
+        return cast(restate.Context, self)
+
+    def run_typed(
+        self,
+        name: str,
+        action: Callable[..., Awaitable[Any] | Any],
+        options: RunOptions[Any] = RunOptions(),  # noqa: B008 - mirrors the SDK's signature
+        /,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Awaitable[Any]:
+        """Run (or replay) one durable action."""
+        return self._run(name, action, options, args, kwargs)
+
+    async def _run(
+        self,
+        name: str,
+        action: Callable[..., Any],
+        options: RunOptions[Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        index = len(self.journal)
+        if index < len(self.replay_from):
+            entry = self.replay_from[index]
+            if entry.name != name:
+                raise JournalMismatch(f"journal entry {index} is {entry.name!r}, the saga asked for {name!r}")
+        else:
+            entry = await self._execute(name, action, options, args, kwargs)
+        self.journal.append(entry)
+        if entry.failure is not None:
+            raise TerminalError(entry.failure, entry.status_code)
+        return options.serde.deserialize(entry.value or b"")
+
+    async def _execute(
+        self,
+        name: str,
+        action: Callable[..., Any],
+        options: RunOptions[Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> FakeEntry:
+        attempts = 0
+        while True:
+            attempts += 1
+            self.executed.append(name)
+            try:
+                result = action(*args, **kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+                return FakeEntry(name, value=options.serde.serialize(result))
+            except TerminalError as error:
+                return FakeEntry(name, failure=error.message, status_code=error.status_code)
+            except Exception as error:
+                if options.max_attempts is None:
+                    raise
+                if attempts >= options.max_attempts:
+                    return FakeEntry(name, failure=f"{error!r} (after {attempts} attempts)")
+
+    def request(self) -> Any:
+        """A minimal request: only its `id` is meaningful."""
+        return _FakeRequest(self.invocation_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _FakeRequest:
+    id: str
