@@ -55,7 +55,8 @@ def test_output_type_that_cannot_be_journaled_is_rejected_at_build_time() -> Non
     async def make(n: int) -> Opaque:
         return Opaque()
 
-    with pytest.raises(StepDefinitionError, match=r"step 'Make': its output type .*Opaque.* cannot be stored"):
+    expected = r"step 'Make': its output type .*Opaque.* cannot be stored"
+    with pytest.raises(StepDefinitionError, match=expected):
         step("Make", make)
 
 
