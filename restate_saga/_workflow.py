@@ -100,7 +100,7 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
 
         run.__signature__ = restate_signature(restate.Context, input_type, output_type, takes_input)
         run.__name__ = "run"
-        run.__doc__ = inspect.getdoc(handler)
+        run.__doc__ = None if isinstance(handler, Step) else inspect.getdoc(handler)
         self.handler(name="run", input_serde=RAW, output_serde=RAW)(run)
 
     async def run_as_step(self, parent_saga: SagaContext, value: I) -> O:
