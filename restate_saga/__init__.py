@@ -1,6 +1,7 @@
 """restate_saga: typed saga pipelines with exactly-once compensation on Restate."""
 
 from ._context import PendingCompensation, SagaContext
+from ._current import StepCall, current_step
 from ._decorators import create_saga_step, create_saga_step_strict, saga_step, saga_step_strict
 from ._engine import run_saga
 from ._errors import (
@@ -45,6 +46,7 @@ __all__ = [
     "SagaWorkflowOptions",
     "SagaWorkflowService",
     "Step",
+    "StepCall",
     "StepDefinitionError",
     "StepFailedError",
     "StepResponse",
@@ -53,6 +55,7 @@ __all__ = [
     "as_step",
     "clear_terminal_errors",
     "create_saga_module",
+    "current_step",
     "create_saga_restate_workflow",
     "create_saga_step",
     "create_saga_step_strict",

@@ -23,6 +23,7 @@ class PendingCompensation:
     leaf: Leaf
     data: object
     failed: bool
+    position: int
 
     @property
     def step(self) -> str:
@@ -38,11 +39,26 @@ class SagaContext:
     compensation once, newest first. Nested sagas and embedded workflows share one stack.
     """
 
-    __slots__ = ("_stack", "ctx")
+    __slots__ = ("_invocation_id", "_positions", "_stack", "ctx")
 
     def __init__(self, ctx: restate.Context) -> None:
         self.ctx = ctx
         self._stack: list[PendingCompensation | None] = []
+        self._positions = 0
+        self._invocation_id: str | None = None
+
+    @property
+    def invocation_id(self) -> str:
+        """The id of the Restate invocation running this saga."""
+        if self._invocation_id is None:
+            self._invocation_id = self.ctx.request().id
+        return self._invocation_id
+
+    def next_position(self) -> int:
+        """The place of the next step to run in this saga (deterministic across replays)."""
+        position = self._positions
+        self._positions = position + 1
+        return position
 
     @property
     def compensations(self) -> Sequence[PendingCompensation]:

@@ -9,6 +9,7 @@ import restate
 from restate import TerminalError
 
 from ._context import PendingCompensation, SagaContext
+from ._current import StepCall
 from ._errors import CompensationFailure, SagaCompensatedError, StepFailedError
 from ._plan import Leaf, MapNode, Mode, Nested, Node, Then
 from ._validation import validate_input
@@ -26,12 +27,14 @@ async def run_leaf(saga: SagaContext, leaf: Leaf, value: object) -> object:
     if leaf.input_validator is not None:
         value = validate_input(f"step {leaf.name!r}", leaf.input_validator, value)
     stack = saga._stack  # pyright: ignore[reportPrivateUsage]
+    position = saga.next_position()
     slot = -1
     if leaf.compensation is not None and leaf.mode is Mode.HYBRID:
         slot = len(stack)
-        stack.append(PendingCompensation(leaf, value, True))
+        stack.append(PendingCompensation(leaf, value, True, position))
+    call = StepCall(leaf.name, saga.invocation_id, position, False)
     try:
-        raw = await saga.ctx.run_typed(leaf.name, leaf.attempt, leaf.run_options, value)
+        raw = await saga.ctx.run_typed(leaf.name, leaf.attempt, leaf.run_options, value, call)
     except StepFailedError:
         raise
     except TerminalError as error:
@@ -39,7 +42,9 @@ async def run_leaf(saga: SagaContext, leaf: Leaf, value: object) -> object:
     result = leaf.codec.decode(raw)
     if leaf.compensation is not None:
         entry = (
-            PendingCompensation(leaf, result.data, result.failure is not None) if result.has_data else None
+            PendingCompensation(leaf, result.data, result.failure is not None, position)
+            if result.has_data
+            else None
         )
         if slot >= 0:
             stack[slot] = entry
@@ -85,6 +90,7 @@ async def compensate(saga: SagaContext) -> tuple[CompensationFailure, ...]:
                 leaf.compensation_run_options,
                 entry.data,
                 entry.failed,
+                StepCall(leaf.name, saga.invocation_id, entry.position, True),
             )
         except TerminalError as error:
             failures.append(CompensationFailure(leaf.name, error.message))

@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 from restate import RunOptions, TerminalError
 
 from ._codec import StepCodec
+from ._current import StepCall, enter, leave
 from ._options import DEFAULT_RUN_OPTIONS, SagaStepOptions
 from ._registry import resolve_terminal_error
 
@@ -45,8 +46,9 @@ class Leaf:
     run_options: RunOptions[bytes] = field(default_factory=lambda: DEFAULT_RUN_OPTIONS)
     compensation_run_options: RunOptions[bytes] = field(default_factory=lambda: DEFAULT_RUN_OPTIONS)
 
-    async def attempt(self, value: object) -> bytes:
+    async def attempt(self, value: object, call: StepCall) -> bytes:
         """One attempt of the forward action, inside `ctx.run_typed`: its journal value."""
+        token = enter(call)
         try:
             result = await self.action(value)
         except TerminalError:
@@ -56,15 +58,21 @@ class Leaf:
             if terminal is None:
                 raise
             raise terminal from error
+        finally:
+            leave(token)
         return self.codec.encode(result)
 
-    async def undo(self, data: object, failed: bool) -> bytes:
+    async def undo(self, data: object, failed: bool, call: StepCall) -> bytes:
         """One attempt of the compensation, inside `ctx.run_typed`; journals an empty value."""
         assert self.compensation is not None
-        if self.compensation_takes_failed:
-            await self.compensation(data, failed=failed)
-        else:
-            await self.compensation(data)
+        token = enter(call)
+        try:
+            if self.compensation_takes_failed:
+                await self.compensation(data, failed=failed)
+            else:
+                await self.compensation(data)
+        finally:
+            leave(token)
         return b""
 
 

@@ -225,3 +225,29 @@ async def test_transient_errors_are_not_compensated() -> None:
     with pytest.raises(RuntimeError):
         await numbered(1).then(step("flaky", flaky)).run(FakeContext().as_context(), 0)
     assert calls == ["inc 0"]  # no compensation: Restate would retry the invocation
+
+
+async def test_idempotency_keys_are_stable_across_replays_and_distinct_per_step() -> None:
+    from restate_saga import current_step
+
+    keys: list[str] = []
+
+    async def keyed(n: int) -> int:
+        keys.append(current_step().idempotency_key)
+        return n + 1
+
+    async def undo_keyed(n: int) -> None:
+        keys.append(current_step().idempotency_key)
+
+    pipeline = step("a", keyed, undo_keyed).then(step("a2", keyed, undo_keyed)).then(step("fail", fail))
+    first = FakeContext(invocation_id="inv_1")
+    with pytest.raises(SagaCompensatedError):
+        await pipeline.run(first.as_context(), 0)
+    assert keys == ["inv_1:0:a", "inv_1:1:a2", "inv_1:1:a2:undo", "inv_1:0:a:undo"]
+    keys.clear()
+    replay = FakeContext(invocation_id="inv_1", replay_from=first.journal[:1])
+    with pytest.raises(SagaCompensatedError):
+        await pipeline.run(replay.as_context(), 0)
+    assert keys == ["inv_1:1:a2", "inv_1:1:a2:undo", "inv_1:0:a:undo"]
+    with pytest.raises(LookupError):
+        current_step()
