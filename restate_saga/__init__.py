@@ -13,7 +13,13 @@ from ._errors import (
     StepFailedError,
 )
 from ._nested import create_saga_module, run_nested_saga
-from ._options import SagaStepOptions, SagaWorkflowOptions, StepRetryPolicy, WorkflowRetryPolicy
+from ._options import (
+    CompensationPolicy,
+    SagaStepOptions,
+    SagaWorkflowOptions,
+    StepRetryPolicy,
+    WorkflowRetryPolicy,
+)
 from ._plan import Mode
 from ._registry import (
     clear_terminal_errors,
@@ -34,6 +40,7 @@ from ._workflow import SagaWorkflowService, create_saga_workflow, saga_workflow
 
 __all__ = [
     "CompensationFailure",
+    "CompensationPolicy",
     "ContextMisuseError",
     "InvalidInputError",
     "Mode",
@@ -55,12 +62,12 @@ __all__ = [
     "as_step",
     "clear_terminal_errors",
     "create_saga_module",
-    "current_step",
     "create_saga_restate_workflow",
     "create_saga_step",
     "create_saga_step_strict",
     "create_saga_virtual_object",
     "create_saga_workflow",
+    "current_step",
     "hybrid_step",
     "nested",
     "register_terminal_errors",

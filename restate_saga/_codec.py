@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
+from restate import TerminalError
 
 from ._errors import StepFailedError
 from ._response import StepResponse
@@ -111,9 +112,7 @@ class StepCodec:
         try:
             return adapter_for(tp).dump_json(value, warnings="error")
         except (PydanticSerializationError, ValueError, TypeError) as error:
-            raise StepFailedError(
-                self.step, f"its {what} cannot be serialized as {_type_name(tp)}: {error}"
-            ) from error
+            raise TerminalError(f"its {what} cannot be serialized as {_type_name(tp)}: {error}") from error
 
 
 def _type_name(tp: object) -> str:

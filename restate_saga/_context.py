@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, NoReturn, cast, final
 import restate
 
 from ._errors import ContextMisuseError
+from ._options import DEFAULT_COMPENSATION_POLICY, CompensationPolicy
 
 if TYPE_CHECKING:
     from ._plan import Leaf
@@ -39,10 +40,11 @@ class SagaContext:
     compensation once, newest first. Nested sagas and embedded workflows share one stack.
     """
 
-    __slots__ = ("_invocation_id", "_positions", "_stack", "ctx")
+    __slots__ = ("_invocation_id", "_positions", "_stack", "ctx", "policy")
 
-    def __init__(self, ctx: restate.Context) -> None:
+    def __init__(self, ctx: restate.Context, policy: CompensationPolicy = DEFAULT_COMPENSATION_POLICY) -> None:
         self.ctx = ctx
+        self.policy = policy
         self._stack: list[PendingCompensation | None] = []
         self._positions = 0
         self._invocation_id: str | None = None

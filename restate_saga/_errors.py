@@ -72,12 +72,16 @@ class SagaCompensatedError(TerminalError):
         status_code: int,
         failed_step: str | None,
         compensation_failures: tuple[CompensationFailure, ...] = (),
+        not_compensated: tuple[str, ...] = (),
     ) -> None:
         message = reason
         if compensation_failures:
             listed = "; ".join(f"{f.step!r} ({f.reason})" for f in compensation_failures)
-            message = f"{reason} [compensations that failed: {listed}]"
+            message = f"{message} [compensations that failed: {listed}]"
+        if not_compensated:
+            message = f"{message} [left undone after the rollback stopped: {', '.join(map(repr, not_compensated))}]"
         super().__init__(message, status_code)
         self.reason = reason
         self.failed_step = failed_step
         self.compensation_failures = compensation_failures
+        self.not_compensated = not_compensated

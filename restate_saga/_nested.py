@@ -20,9 +20,7 @@ async def run_nested_saga(saga: SagaContext, handler: Callable[[SagaContext], Aw
     return await handler(saga)
 
 
-def create_saga_module(
-    handler: Callable[[SagaContext, I], Awaitable[O]], name: str | None = None
-) -> Step[I, O, None]:
+def create_saga_module(handler: Callable[[SagaContext, I], Awaitable[O]], name: str | None = None) -> Step[I, O, None]:
     """A reusable piece of saga code (not a Restate service): call it as `await module(saga, value)`.
 
     It is a `Step`, so it also composes with `then` and the other combinators.

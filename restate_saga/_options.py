@@ -12,6 +12,7 @@ from restate import InvocationRetryPolicy, RunOptions
 from restate.serde import Serde
 
 __all__ = [
+    "CompensationPolicy",
     "ErrorMapper",
     "SagaStepOptions",
     "SagaWorkflowOptions",
@@ -40,13 +41,9 @@ class StepRetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_retry_attempts is not None and self.max_retry_attempts < 0:
-            raise ValueError(
-                f"StepRetryPolicy.max_retry_attempts must be >= 0, got {self.max_retry_attempts}"
-            )
+            raise ValueError(f"StepRetryPolicy.max_retry_attempts must be >= 0, got {self.max_retry_attempts}")
         if self.retry_interval_factor is not None and self.retry_interval_factor < 1.0:
-            raise ValueError(
-                f"StepRetryPolicy.retry_interval_factor must be >= 1.0, got {self.retry_interval_factor}"
-            )
+            raise ValueError(f"StepRetryPolicy.retry_interval_factor must be >= 1.0, got {self.retry_interval_factor}")
         for field_name in ("initial_retry_interval", "max_retry_interval", "max_duration"):
             value: timedelta | None = getattr(self, field_name)
             if value is not None and value < timedelta(0):
@@ -81,6 +78,31 @@ class SagaStepOptions:
     retry: StepRetryPolicy | None = None
     compensation_retry: StepRetryPolicy | None = None
     as_terminal_error: ErrorMapper | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompensationPolicy:
+    """How a saga rolls back.
+
+    - `on_failure="continue"` (default): a compensation that fails for good is recorded and the
+      others still run; the final error lists every failure. `"stop"` ends the rollback at the
+      first failed compensation (Temporal's default) and names the ones left undone.
+    - `parallel=True`: start every registered compensation at once (one durable entry each,
+      awaited together). Faster; only for compensations that do not depend on each other's order.
+    - `retry`: retry policy for compensations whose step sets no `compensation_retry`
+      (default: retry until it succeeds).
+    """
+
+    on_failure: Literal["continue", "stop"] = "continue"
+    parallel: bool = False
+    retry: StepRetryPolicy | None = None
+
+    def __post_init__(self) -> None:
+        if self.on_failure not in ("continue", "stop"):
+            raise ValueError(f"CompensationPolicy.on_failure must be 'continue' or 'stop', got {self.on_failure!r}")
+
+
+DEFAULT_COMPENSATION_POLICY = CompensationPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +145,7 @@ class SagaWorkflowOptions:
     abort_timeout: timedelta | None = None
     ingress_private: bool | None = None
     description: str | None = None
+    compensation: CompensationPolicy = DEFAULT_COMPENSATION_POLICY
 
 
 class _PassThroughBytes(Serde[bytes]):

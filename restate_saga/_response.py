@@ -48,16 +48,12 @@ class StepResponse(Generic[O_co, C_co]):
         object.__setattr__(self, "data_is_output", data_is_output)
 
     @staticmethod
-    def permanent_failure(
-        message: str, compensation_data: D, *, status_code: int = 500
-    ) -> StepResponse[Never, D]:
+    def permanent_failure(message: str, compensation_data: D, *, status_code: int = 500) -> StepResponse[Never, D]:
         """A permanent failure: no retries, the saga compensates, carrying `compensation_data`."""
         if not message:
             raise ValueError("StepResponse.permanent_failure needs a non-empty message")
         if not 400 <= status_code <= 599:
-            raise ValueError(
-                f"StepResponse.permanent_failure status_code must be 4xx or 5xx, got {status_code}"
-            )
+            raise ValueError(f"StepResponse.permanent_failure status_code must be 4xx or 5xx, got {status_code}")
         response = cast("StepResponse[Never, D]", StepResponse(None, compensation_data))
         object.__setattr__(response, "failure", message)
         object.__setattr__(response, "status_code", status_code)

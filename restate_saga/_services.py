@@ -33,12 +33,16 @@ KeyedSagaHandler = Callable[[SagaContext, CtxT, I], Awaitable[O]]
 
 
 def _restate_handler(
-    target: str, handler: Callable[..., Awaitable[Any]], context_type: object
+    target: str,
+    handler: Callable[..., Awaitable[Any]],
+    context_type: object,
+    options: SagaWorkflowOptions | None,
 ) -> Callable[..., Awaitable[bytes]]:
     """Wrap `handler(saga, ctx, value)` as a Restate handler `(ctx, raw) -> bytes` that runs one saga."""
     if not inspect.iscoroutinefunction(handler):
         raise StepDefinitionError(f"{target}: a saga handler must be an async function (async def)")
     input_type, output_type, takes_input = handler_types(handler, 2)
+    policy = (options or SagaWorkflowOptions()).compensation
 
     async def run(ctx: restate.Context, raw: bytes = b"") -> bytes:
         async def body(saga: SagaContext, payload: bytes) -> bytes:
@@ -48,7 +52,7 @@ def _restate_handler(
                 result = await handler(saga, ctx)
             return encode_output(target, output_type, result)
 
-        return await run_saga(ctx, body, raw)
+        return await run_saga(ctx, body, raw, policy)
 
     run.__signature__ = restate_signature(context_type, input_type, output_type, takes_input)
     run.__name__ = handler.__name__
@@ -61,13 +65,12 @@ class SagaVirtualObject(restate.VirtualObject):
 
     def __init__(self, name: str, options: SagaWorkflowOptions | None = None) -> None:
         super().__init__(name, **service_options(options))  # pyright: ignore[reportUnknownMemberType]
+        self.options = options
 
     @overload
     def handler(
         self, name: str | None = None, kind: Literal["exclusive"] = "exclusive"
-    ) -> Callable[
-        [KeyedSagaHandler[restate.ObjectContext, I, O]], KeyedSagaHandler[restate.ObjectContext, I, O]
-    ]: ...
+    ) -> Callable[[KeyedSagaHandler[restate.ObjectContext, I, O]], KeyedSagaHandler[restate.ObjectContext, I, O]]: ...
     @overload
     def handler(self, name: str | None = None, *, kind: Literal["shared"]) -> Callable[[F], F]: ...
     def handler(  # pyright: ignore[reportIncompatibleMethodOverride]  # the seed's saga-aware signature
@@ -80,7 +83,7 @@ class SagaVirtualObject(restate.VirtualObject):
             if kind == "shared":
                 register(name=name, kind="shared")(fn)
                 return fn
-            wrapped = _restate_handler(f"{self.name}.{name or fn.__name__}", fn, restate.ObjectContext)
+            wrapped = _restate_handler(f"{self.name}.{name or fn.__name__}", fn, restate.ObjectContext, self.options)
             register(name=name or fn.__name__, kind="exclusive", input_serde=RAW, output_serde=RAW)(wrapped)
             return fn
 
@@ -92,14 +95,13 @@ class SagaRestateWorkflow(restate.Workflow):
 
     def __init__(self, name: str, options: SagaWorkflowOptions | None = None) -> None:
         super().__init__(name, **service_options(options))  # pyright: ignore[reportUnknownMemberType]
+        self.options = options
         self._main: Callable[..., Awaitable[Any]] | None = None
         self._main_validator: Any = None
 
     def main(  # pyright: ignore[reportIncompatibleMethodOverride]  # the seed's saga-aware signature
         self, name: str = "run"
-    ) -> Callable[
-        [KeyedSagaHandler[restate.WorkflowContext, I, O]], KeyedSagaHandler[restate.WorkflowContext, I, O]
-    ]:
+    ) -> Callable[[KeyedSagaHandler[restate.WorkflowContext, I, O]], KeyedSagaHandler[restate.WorkflowContext, I, O]]:
         """Register the workflow's main handler, which gets `(saga, ctx, value)`."""
 
         def decorate(
@@ -107,7 +109,7 @@ class SagaRestateWorkflow(restate.Workflow):
         ) -> KeyedSagaHandler[restate.WorkflowContext, I, O]:
             if self._main is not None:
                 raise StepDefinitionError(f"workflow {self.name!r} already has a main handler")
-            wrapped = _restate_handler(f"{self.name}.{name}", fn, restate.WorkflowContext)
+            wrapped = _restate_handler(f"{self.name}.{name}", fn, restate.WorkflowContext, self.options)
             super(SagaRestateWorkflow, self).main(name=name, input_serde=RAW, output_serde=RAW)(wrapped)
             self._main = fn
             self._main_validator = input_validator(handler_types(fn, 2)[0])
@@ -138,8 +140,6 @@ def create_saga_virtual_object(name: str, options: SagaWorkflowOptions | None = 
     return SagaVirtualObject(name, options)
 
 
-def create_saga_restate_workflow(
-    name: str, options: SagaWorkflowOptions | None = None
-) -> SagaRestateWorkflow:
+def create_saga_restate_workflow(name: str, options: SagaWorkflowOptions | None = None) -> SagaRestateWorkflow:
     """A long-running Restate workflow named `name` with a saga `main` handler."""
     return SagaRestateWorkflow(name, options)

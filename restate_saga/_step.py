@@ -16,7 +16,7 @@ from ._codec import StepCodec, adapter_for
 from ._context import SagaContext
 from ._engine import execute, run_leaf, run_saga
 from ._errors import StepDefinitionError
-from ._options import DEFAULT_RUN_OPTIONS, SagaStepOptions
+from ._options import DEFAULT_COMPENSATION_POLICY, DEFAULT_RUN_OPTIONS, CompensationPolicy, SagaStepOptions
 from ._plan import Handler, Leaf, MapNode, Mode, Nested, Node, Then
 from ._response import StepResponse
 from ._validation import input_validator
@@ -54,9 +54,11 @@ class Step(Generic[I, O, C]):
             return cast(Awaitable[O], run_leaf(saga, node, value))
         return cast(Awaitable[O], execute(node, saga, value))
 
-    async def run(self, ctx: restate.Context, value: I, /) -> O:
+    async def run(
+        self, ctx: restate.Context, value: I, /, policy: CompensationPolicy = DEFAULT_COMPENSATION_POLICY
+    ) -> O:
         """Run this step as a whole saga in a Restate handler; roll back on a terminal failure."""
-        return await run_saga(ctx, self, value)
+        return await run_saga(ctx, self, value, policy)
 
     def then(self, next_step: Step[O, O2, object], /) -> Step[I, O2, None]:
         """This step, then `next_step` on its output."""
@@ -92,9 +94,7 @@ def leaf_step(
     takes_failed = False
     if compensate is not None:
         if not inspect.iscoroutinefunction(compensate):
-            raise StepDefinitionError(
-                f"step {name!r}: the compensation must be an async function (async def)"
-            )
+            raise StepDefinitionError(f"step {name!r}: the compensation must be an async function (async def)")
         takes_failed = _check_compensation(name, compensate)
     options = options or _DEFAULT_OPTIONS
     input_type, output_type, data_type = _hints(source, input_position)
@@ -243,9 +243,7 @@ def nested(
     return Step(name, Nested(name, Handler(name, _checked_handler(name, body))))
 
 
-def as_step(
-    handler: Callable[[SagaContext, I2], Awaitable[O2]], /, name: str | None = None
-) -> Step[I2, O2, None]:
+def as_step(handler: Callable[[SagaContext, I2], Awaitable[O2]], /, name: str | None = None) -> Step[I2, O2, None]:
     """Saga code `async def handler(saga, value)` as a step; its steps join the enclosing saga."""
     label = name or getattr(handler, "__name__", "handler")
     return Step(label, Handler(label, _checked_handler(label, handler)))

@@ -52,9 +52,7 @@ def handler_types(handler: Callable[..., object], input_position: int) -> tuple[
         step = cast(Step[Any, Any, Any], handler)
         return input_type_of(step.node), output_type_of(step.node), True
     if not inspect.iscoroutinefunction(handler):
-        raise StepDefinitionError(
-            f"{getattr(handler, '__name__', handler)!r} must be an async function or a Step"
-        )
+        raise StepDefinitionError(f"{getattr(handler, '__name__', handler)!r} must be an async function or a Step")
     params = list(inspect.signature(handler).parameters.values())
     try:
         hints = typing.get_type_hints(handler)
@@ -79,9 +77,7 @@ def restate_signature(
 class SagaWorkflowService(restate.Service, Generic[I, O]):
     """A `restate.Service` whose `run` handler runs one saga; mount it with `restate.app(services=[...])`."""
 
-    def __init__(
-        self, name: str, handler: SagaHandler[I, O], options: SagaWorkflowOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, handler: SagaHandler[I, O], options: SagaWorkflowOptions | None = None) -> None:
         super().__init__(name, **service_options(options))
         self.options = options or SagaWorkflowOptions()
         self.saga_handler = handler
@@ -95,8 +91,10 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
             value = decode_input(target, input_type, raw) if takes_input else None
             return encode_output(target, output_type, await handler(saga, cast(I, value)))
 
+        policy = self.options.compensation
+
         async def run(ctx: restate.Context, raw: bytes = b"") -> bytes:
-            return await run_saga(ctx, body, raw)
+            return await run_saga(ctx, body, raw, policy)
 
         run.__signature__ = restate_signature(restate.Context, input_type, output_type, takes_input)
         run.__name__ = "run"

@@ -1,0 +1,123 @@
+"""Services for the reliability tests: cancellation, compensation policies, idempotency."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import restate
+from restate import TerminalError
+
+from restate_saga import (
+    CompensationPolicy,
+    SagaContext,
+    SagaWorkflowOptions,
+    create_saga_workflow,
+    current_step,
+    hybrid_step,
+    step,
+)
+from tests.ledger import record
+
+Data = dict[str, Any]
+
+
+async def first(data: Data) -> Data:
+    record(data["run"], "A")
+    return data
+
+
+async def undo_first(data: Data) -> None:
+    record(data["run"], "undo A")
+
+
+async def slow(data: Data) -> Data:
+    record(data["run"], "B start")
+    await asyncio.sleep(float(data.get("slow", 1.5)))
+    record(data["run"], "B done")
+    return {**data, "b": "booked"}
+
+
+async def undo_slow(data: Data, failed: bool = False) -> None:
+    record(data["run"], f"undo B start b={data.get('b')} failed={failed}")
+    await asyncio.sleep(0.3)
+    record(data["run"], "undo B done")
+
+
+async def last(data: Data) -> Data:
+    record(data["run"], "C")
+    return data
+
+
+# --- cancellation while a slow hybrid action is in flight ------------------------------------
+
+SlowSaga = create_saga_workflow(
+    "SlowSaga", step("A", first, undo_first).then(hybrid_step("B", slow, undo_slow)).then(step("C", last))
+)
+
+# --- cancellation while the saga waits (durable sleep) ---------------------------------------
+
+
+async def waiting(saga: SagaContext, data: Data) -> Data:
+    await step("A", first, undo_first)(saga, data)
+    record(data["run"], "sleeping")
+    await saga.ctx.sleep(timedelta(seconds=60))
+    return await step("C", last)(saga, data)
+
+
+WaitSaga = create_saga_workflow("WaitSaga", waiting)
+
+# --- compensation policies --------------------------------------------------------------------
+
+
+def named(name: str) -> Any:
+    async def action(data: Data) -> Data:
+        record(data["run"], name)
+        return data
+
+    async def undo(data: Data) -> None:
+        record(data["run"], f"undo {name} start")
+        if name in data.get("broken", []):
+            raise TerminalError(f"{name} cannot be undone")
+        await asyncio.sleep(float(data.get("undo_delay", 0)))
+        record(data["run"], f"undo {name} done")
+
+    return step(name, action, undo)
+
+
+async def boom(data: Data) -> Data:
+    record(data["run"], "Boom")
+    raise TerminalError("boom", 400)
+
+
+def chain(service: str, policy: CompensationPolicy) -> Any:
+    pipeline = named("P1").then(named("P2")).then(named("P3")).then(step("Boom", boom))
+    return create_saga_workflow(service, pipeline, SagaWorkflowOptions(compensation=policy))
+
+
+ContinuePolicy = chain("ContinuePolicy", CompensationPolicy())
+StopPolicy = chain("StopPolicy", CompensationPolicy(on_failure="stop"))
+ParallelPolicy = chain("ParallelPolicy", CompensationPolicy(parallel=True))
+
+# --- idempotency keys seen by actions and compensations across retries -----------------------
+
+_attempts: dict[str, int] = {}
+
+
+async def keyed(data: Data) -> Data:
+    run = data["run"]
+    _attempts[run] = _attempts.get(run, 0) + 1
+    record(run, f"key {current_step().idempotency_key.split(':', 1)[1]}")
+    if _attempts[run] == 1:
+        raise RuntimeError("transient failure after the side effect")
+    return data
+
+
+async def undo_keyed(data: Data) -> None:
+    record(data["run"], f"undo key {current_step().idempotency_key.split(':', 1)[1]}")
+
+
+Keyed = create_saga_workflow("Keyed", step("Keyed", keyed, undo_keyed).then(step("Boom", boom)))
+
+services: list[restate.Service] = [SlowSaga, WaitSaga, ContinuePolicy, StopPolicy, ParallelPolicy, Keyed]
