@@ -171,9 +171,7 @@ class RestateTestBed:
         content = None if payload is None else json.dumps(payload).encode()
         if content is not None:
             headers["content-type"] = "application/json"
-        answer = self.client.post(
-            self._path(service, handler, key) + "/send", content=content, headers=headers
-        )
+        answer = self.client.post(self._path(service, handler, key) + "/send", content=content, headers=headers)
         answer.raise_for_status()
         return str(answer.json()["invocationId"])
 
@@ -201,13 +199,10 @@ class RestateTestBed:
         """The journal of one invocation, in order."""
         _check_id(invocation_id)
         rows = self.sql(
-            "SELECT index, entry_type, name, raw_length FROM sys_journal "
-            f"WHERE id = '{invocation_id}' ORDER BY index"
+            f"SELECT index, entry_type, name, raw_length FROM sys_journal WHERE id = '{invocation_id}' ORDER BY index"
         )
         return [
-            JournalEntry(
-                int(row["index"]), str(row["entry_type"]), row.get("name") or None, row.get("raw_length")
-            )
+            JournalEntry(int(row["index"]), str(row["entry_type"]), row.get("name") or None, row.get("raw_length"))
             for row in rows
         ]
 

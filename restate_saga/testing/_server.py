@@ -49,9 +49,7 @@ def find_restate_server() -> Path:
     if explicit:
         path = Path(explicit)
         if not (path.is_file() and os.access(path, os.X_OK)):
-            raise RestateServerNotFound(
-                f"RESTATE_SERVER_BIN={explicit} is not an executable file.\n{_INSTALL_HINT}"
-            )
+            raise RestateServerNotFound(f"RESTATE_SERVER_BIN={explicit} is not an executable file.\n{_INSTALL_HINT}")
         return path
     here = Path.cwd().resolve()
     for root in (here, *here.parents, Path(__file__).resolve().parents[2]):

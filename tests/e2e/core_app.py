@@ -65,9 +65,7 @@ async def cancel_order(order: Order) -> None:
 
 async def charge(order: Order) -> StepResponse[Payment, dict[str, str]]:
     record(order.run, "Charge")
-    payment = Payment(
-        run=order.run, order_id=order.order_id, payment_id=f"pay-{order.amount}", fail_at=order.fail_at
-    )
+    payment = Payment(run=order.run, order_id=order.order_id, payment_id=f"pay-{order.amount}", fail_at=order.fail_at)
     return StepResponse(payment, compensation_data={"run": order.run, "payment_id": payment.payment_id})
 
 
@@ -82,11 +80,7 @@ async def ship(payment: Payment) -> Receipt:
     return Receipt(payment.order_id, payment.payment_id, "ship-1")
 
 
-checkout = (
-    step("CreateOrder", create_order, cancel_order)
-    .then(step("Charge", charge, refund))
-    .then(step("Ship", ship))
-)
+checkout = step("CreateOrder", create_order, cancel_order).then(step("Charge", charge, refund)).then(step("Ship", ship))
 Checkout = create_saga_workflow("Checkout", checkout)
 
 # --- hybrid vs strict when the action itself fails ----------------------------------------
@@ -249,9 +243,7 @@ async def undo_nothing(data: None) -> None:
 
 NothingToUndo = create_saga_workflow(
     "NothingToUndo",
-    step("First", first, undo_first)
-    .then(step("NoUndo", nothing_to_undo, undo_nothing))
-    .then(step("Boom", boom)),
+    step("First", first, undo_first).then(step("NoUndo", nothing_to_undo, undo_nothing)).then(step("Boom", boom)),
 )
 
 services: list[restate.Service] = [

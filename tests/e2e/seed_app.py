@@ -182,9 +182,7 @@ create_shipment = create_saga_step_strict("CreateShipment", ship)
 @saga_workflow("OrderWorkflow")
 async def order_workflow(saga: SagaContext, input_val: Data) -> Data:
     order = await create_order(saga, input_val)
-    payment = await payment_workflow.run_as_step(
-        saga, {"run": input_val["run"], "order_id": order["order_id"]}
-    )
+    payment = await payment_workflow.run_as_step(saga, {"run": input_val["run"], "order_id": order["order_id"]})
     await create_shipment(saga, input_val)
     return {"order_id": order["order_id"], "payment_id": payment["payment_id"]}
 
@@ -319,9 +317,7 @@ OPTIONS = SagaWorkflowOptions(
 retried_step = create_saga_step_strict(
     "RetriedStep",
     after_validation,
-    options=SagaStepOptions(
-        retry=StepRetryPolicy(max_retry_attempts=1), compensation_retry=StepRetryPolicy()
-    ),
+    options=SagaStepOptions(retry=StepRetryPolicy(max_retry_attempts=1), compensation_retry=StepRetryPolicy()),
 )
 Configured = create_saga_workflow("Configured", retried_step, OPTIONS)
 PrivateSaga = create_saga_workflow("PrivateSaga", notify, SagaWorkflowOptions(ingress_private=True))

@@ -70,9 +70,7 @@ async def run_create(ctx: restate.Context, value: CheckoutInput) -> StepResponse
     return StepResponse(OrderRef(order_id="o"))
 
 
-assert_type(
-    create_saga_step_strict("CreateOrder", run_create, cancel_order), Step[CheckoutInput, OrderRef, OrderRef]
-)
+assert_type(create_saga_step_strict("CreateOrder", run_create, cancel_order), Step[CheckoutInput, OrderRef, OrderRef])
 
 
 async def cancel_any(data: OrderRef | CheckoutInput, failed: bool = False) -> None:
@@ -93,9 +91,7 @@ async def checkout(saga: SagaContext, value: CheckoutInput) -> dict[str, str]:
 
 
 assert_type(checkout, SagaWorkflowService[CheckoutInput, dict[str, str]])
-assert_type(
-    create_saga_workflow("Pipeline", create_order.then(charge)), SagaWorkflowService[CheckoutInput, int]
-)
+assert_type(create_saga_workflow("Pipeline", create_order.then(charge)), SagaWorkflowService[CheckoutInput, int])
 
 
 async def parent(saga: SagaContext, value: CheckoutInput) -> str:
