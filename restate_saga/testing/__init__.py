@@ -2,6 +2,7 @@
 
 from ._bed import CallResult, JournalEntry, RestateTestBed, register_deployment
 from ._double import FakeContext, FakeEntry, JournalMismatch
+from ._identity import IdentityKeys, make_identity_keys
 from ._serve import AppProcess, AppThread
 from ._server import (
     RESTATE_SERVER_VERSION,
@@ -18,6 +19,7 @@ __all__ = [
     "CallResult",
     "FakeContext",
     "FakeEntry",
+    "IdentityKeys",
     "JournalEntry",
     "JournalMismatch",
     "RestateServer",
@@ -25,5 +27,6 @@ __all__ = [
     "RestateTestBed",
     "find_restate_server",
     "free_port",
+    "make_identity_keys",
     "register_deployment",
 ]

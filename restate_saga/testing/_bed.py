@@ -206,6 +206,14 @@ class RestateTestBed:
             for row in rows
         ]
 
+    def journal_rows(self, invocation_id: str) -> list[dict[str, Any]]:
+        """The full `sys_journal` rows of one invocation (with `entry_json` and `appended_at`)."""
+        _check_id(invocation_id)
+        return self.sql(
+            "SELECT index, entry_type, name, raw_length, entry_json, appended_at FROM sys_journal "
+            f"WHERE id = '{invocation_id}' ORDER BY index"
+        )
+
     def run_entries(self, invocation_id: str) -> list[str]:
         """The names of the invocation's `ctx.run` entries, in journal order."""
         return [e.name or "" for e in self.journal(invocation_id) if e.entry_type == "Command: Run"]

@@ -121,3 +121,45 @@ async def undo_keyed(data: Data) -> None:
 Keyed = create_saga_workflow("Keyed", step("Keyed", keyed, undo_keyed).then(step("Boom", boom)))
 
 services: list[restate.Service] = [SlowSaga, WaitSaga, ContinuePolicy, StopPolicy, ParallelPolicy, Keyed]
+
+
+# --- strictly typed input for the bad-input property tests ------------------------------------
+
+from pydantic import BaseModel, ConfigDict, Field  # noqa: E402
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    street: str = Field(min_length=1)
+    zip_code: int = Field(ge=1000, le=99999)
+
+
+class StrictOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    run: str
+    customer_id: str = Field(min_length=1)
+    quantity: int = Field(ge=1)
+    address: dict[str, Any]
+
+
+async def reserve_stock(order: StrictOrder) -> StrictOrder:
+    record(order.run, "ReserveStock")
+    return order
+
+
+async def release_stock(order: StrictOrder) -> None:
+    record(order.run, "undo ReserveStock")
+
+
+async def ship_to(address: Address) -> str:
+    record("ship_to", f"ShipTo {address.street}")
+    return address.street
+
+
+async def strict_body(saga: SagaContext, order: StrictOrder) -> str:
+    reserved = await step("ReserveStock", reserve_stock, release_stock)(saga, order)
+    return await step("ShipTo", ship_to)(saga, reserved.address)  # type: ignore[arg-type]
+
+
+StrictInput = create_saga_workflow("StrictInput", strict_body)
+services.append(StrictInput)
