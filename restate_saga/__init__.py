@@ -1,6 +1,7 @@
 """restate_saga: typed saga pipelines with exactly-once compensation on Restate."""
 
-from ._context import PendingCompensation, SagaContext
+from ._cause import FailureCause
+from ._context import PendingCompensation, PendingRemote, SagaContext
 from ._current import StepCall, current_step
 from ._decorators import create_saga_step, create_saga_step_strict, saga_step, saga_step_strict
 from ._engine import run_saga
@@ -11,6 +12,7 @@ from ._errors import (
     SagaCompensatedError,
     StepDefinitionError,
     StepFailedError,
+    StepTimeoutError,
 )
 from ._nested import create_saga_module, run_nested_saga
 from ._options import (
@@ -20,6 +22,7 @@ from ._options import (
     StepRetryPolicy,
     WorkflowRetryPolicy,
 )
+from ._parallel import parallel
 from ._plan import Mode
 from ._registry import (
     clear_terminal_errors,
@@ -28,6 +31,7 @@ from ._registry import (
     set_global_error_mapper,
     unregister_terminal_errors,
 )
+from ._remote import RemoteSaga, RemoteSagaRef, create_remote_saga, remote_saga_ref, remote_step
 from ._response import StepResponse
 from ._services import (
     SagaRestateWorkflow,
@@ -42,9 +46,13 @@ __all__ = [
     "CompensationFailure",
     "CompensationPolicy",
     "ContextMisuseError",
+    "FailureCause",
     "InvalidInputError",
     "Mode",
     "PendingCompensation",
+    "PendingRemote",
+    "RemoteSaga",
+    "RemoteSagaRef",
     "SagaCompensatedError",
     "SagaContext",
     "SagaRestateWorkflow",
@@ -58,9 +66,11 @@ __all__ = [
     "StepFailedError",
     "StepResponse",
     "StepRetryPolicy",
+    "StepTimeoutError",
     "WorkflowRetryPolicy",
     "as_step",
     "clear_terminal_errors",
+    "create_remote_saga",
     "create_saga_module",
     "create_saga_restate_workflow",
     "create_saga_step",
@@ -70,7 +80,10 @@ __all__ = [
     "current_step",
     "hybrid_step",
     "nested",
+    "parallel",
     "register_terminal_errors",
+    "remote_saga_ref",
+    "remote_step",
     "resolve_terminal_error",
     "run_nested_saga",
     "run_saga",

@@ -14,7 +14,7 @@ from ._options import DEFAULT_COMPENSATION_POLICY, CompensationPolicy
 if TYPE_CHECKING:
     from ._plan import Leaf
 
-__all__ = ["PendingCompensation", "SagaContext", "sealed_context"]
+__all__ = ["Pending", "PendingCompensation", "PendingGroup", "PendingRemote", "SagaContext", "sealed_context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,26 @@ class PendingCompensation:
         return self.leaf.name
 
 
+@dataclass(frozen=True, slots=True)
+class PendingRemote:
+    """A remote sub-saga to undo by calling its service's `compensate` handler."""
+
+    step: str
+    service: str
+    key: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingGroup:
+    """The compensations of a parallel group, to run concurrently."""
+
+    entries: tuple[PendingCompensation | PendingRemote, ...]
+
+
+Pending = PendingCompensation | PendingRemote | PendingGroup
+
+
 @final
 class SagaContext:
     """The Restate context of one saga invocation and its stack of compensations.
@@ -45,7 +65,7 @@ class SagaContext:
     def __init__(self, ctx: restate.Context, policy: CompensationPolicy = DEFAULT_COMPENSATION_POLICY) -> None:
         self.ctx = ctx
         self.policy = policy
-        self._stack: list[PendingCompensation | None] = []
+        self._stack: list[Pending | None] = []
         self._positions = 0
         self._invocation_id: str | None = None
 
@@ -63,9 +83,15 @@ class SagaContext:
         return position
 
     @property
-    def compensations(self) -> Sequence[PendingCompensation]:
+    def compensations(self) -> Sequence[PendingCompensation | PendingRemote]:
         """The compensations that would run now, oldest first (a read-only snapshot)."""
-        return tuple(entry for entry in self._stack if entry is not None)
+        flat: list[PendingCompensation | PendingRemote] = []
+        for entry in self._stack:
+            if isinstance(entry, PendingGroup):
+                flat.extend(entry.entries)
+            elif entry is not None:
+                flat.append(entry)
+        return tuple(flat)
 
     def __repr__(self) -> str:
         names = ", ".join(entry.step for entry in self.compensations)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from datetime import timedelta
+from typing import Any, TypeVar
 
 import restate
 from restate import TerminalError
 from restate.server_context import ServerDurableFuture
 
-from ._context import PendingCompensation, SagaContext
+from ._cause import FailureCause, cause_of, is_cancellation
+from ._codec import adapter_for
+from ._context import Pending, PendingCompensation, PendingGroup, PendingRemote, SagaContext
 from ._current import StepCall
-from ._errors import CompensationFailure, SagaCompensatedError, StepFailedError
+from ._errors import CompensationFailure, SagaCompensatedError, StepFailedError, StepTimeoutError
 from ._options import DEFAULT_COMPENSATION_POLICY, CompensationPolicy
-from ._plan import Leaf, MapNode, Mode, Nested, Node, Then
+from ._plan import Fallback, Leaf, MapNode, Mode, Nested, Node, Parallel, Remote, Then, Timeout
 from ._validation import validate_input
 
 __all__ = ["compensate", "execute", "run_leaf", "run_saga"]
@@ -23,10 +27,24 @@ I = TypeVar("I")
 O = TypeVar("O")
 
 COMPENSATE_PREFIX = "compensate:"
+REMOTE_RUN = "run"
+REMOTE_COMPENSATE = "compensate"
 
 
-async def run_leaf(saga: SagaContext, leaf: Leaf, value: object) -> object:
-    """Run one step: one `ctx.run_typed` entry; registers its compensation by its mode."""
+# --- one step --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Started:
+    """A step whose durable action has been requested but not yet settled."""
+
+    leaf: Leaf
+    position: int
+    slot: int
+    future: Awaitable[bytes]
+
+
+def _start_leaf(saga: SagaContext, leaf: Leaf, value: object) -> _Started:
     if leaf.input_validator is not None:
         value = validate_input(f"step {leaf.name!r}", leaf.input_validator, value)
     stack = saga._stack  # pyright: ignore[reportPrivateUsage]
@@ -37,44 +55,174 @@ async def run_leaf(saga: SagaContext, leaf: Leaf, value: object) -> object:
         stack.append(PendingCompensation(leaf, value, True, position))
     call = StepCall(leaf.name, saga.invocation_id, position, False)
     future = saga.ctx.run_typed(leaf.name, leaf.attempt, leaf.run_options, value, call)
-    cancellation = await settle(future)
+    return _Started(leaf, position, slot, future)
+
+
+async def _finish_leaf(saga: SagaContext, started: _Started) -> object:
+    """Read a settled step's result, register its compensation, and return its output."""
+    leaf = started.leaf
     try:
-        raw = await future
+        raw = await started.future
     except TerminalError as error:
-        if cancellation is not None:
-            raise cancellation from error
         raise StepFailedError(leaf.name, error.message, error.status_code) from error
     result = leaf.codec.decode(raw)
     if leaf.compensation is not None:
+        stack = saga._stack  # pyright: ignore[reportPrivateUsage]
         entry = (
-            PendingCompensation(leaf, result.data, result.failure is not None, position) if result.has_data else None
+            PendingCompensation(leaf, result.data, result.failure is not None, started.position)
+            if result.has_data
+            else None
         )
-        if slot >= 0:
-            stack[slot] = entry
+        if started.slot >= 0:
+            stack[started.slot] = entry
         elif entry is not None and result.failure is None:
             stack.append(entry)
-    if cancellation is not None:
-        raise cancellation
     if result.failure is not None:
         raise StepFailedError(leaf.name, result.failure, result.status_code)
     return result.output
 
 
-async def settle(future: Awaitable[object]) -> TerminalError | None:
-    """Wait until a durable action has settled; return the cancellation that arrived meanwhile, if any.
+async def run_leaf(saga: SagaContext, leaf: Leaf, value: object) -> object:
+    """Run one step: one `ctx.run_typed` entry; registers its compensation by its mode."""
+    started = _start_leaf(saga, leaf, value)
+    cancellation = await settle([started.future])
+    if cancellation is not None:
+        await _finish_quietly(saga, [started])
+        raise cancellation
+    return await _finish_leaf(saga, started)
 
-    The SDK raises a cancellation at the next await while the action keeps running. Waiting for
-    the action's own completion afterwards makes sure it never finishes its side effect after the
+
+async def settle(futures: Sequence[Awaitable[Any]]) -> TerminalError | None:
+    """Wait until durable actions have settled; return the cancellation that arrived meanwhile, if any.
+
+    The SDK raises a cancellation at the next await while actions keep running. Waiting for their
+    own completion afterwards makes sure no action finishes its side effect after the
     compensations (its own undo included) have started.
     """
-    if not isinstance(future, ServerDurableFuture):
-        return None  # an in-process double: already settled when awaited
+    durable = [f for f in futures if isinstance(f, ServerDurableFuture)]
+    if not durable:
+        return None  # an in-process double: settled when awaited
     try:
-        await restate.gather(future)
+        await restate.gather(*durable)
     except TerminalError as cancellation:
-        await restate.gather(future)
+        await restate.gather(*durable)
         return cancellation
     return None
+
+
+async def _finish_quietly(saga: SagaContext, started: Sequence[_Started]) -> list[TerminalError]:
+    """Finish settled steps (registering their compensations); collect their failures."""
+    errors: list[TerminalError] = []
+    for each in started:
+        try:
+            await _finish_leaf(saga, each)
+        except TerminalError as error:
+            errors.append(error)
+    return errors
+
+
+# --- groups, fallbacks, deadlines ---------------------------------------------------------------
+
+
+async def _run_parallel(saga: SagaContext, group: Parallel, value: object, deadline: float | None) -> object:
+    stack = saga._stack  # pyright: ignore[reportPrivateUsage]
+    base = len(stack)
+    window = group.max_concurrency or len(group.branches)
+    outputs: list[object] = []
+    failure: TerminalError | None = None
+    for start in range(0, len(group.branches), window):
+        started = [_start_leaf(saga, leaf, value) for leaf in group.branches[start : start + window]]
+        interruption = await _wait(saga, [s.future for s in started], deadline, group.name)
+        for each in started:
+            try:
+                outputs.append(await _finish_leaf(saga, each))
+            except TerminalError as error:
+                failure = failure or error
+        failure = interruption or failure
+        if failure is not None:
+            break
+    # branch order, whatever order the branches registered in (hybrid ones register at start)
+    members = sorted((e for e in stack[base:] if isinstance(e, PendingCompensation)), key=lambda e: e.position)
+    del stack[base:]
+    if group.parallel_compensation and members:
+        stack.append(PendingGroup(tuple(members)))
+    else:
+        stack.extend(members)
+    if failure is not None:
+        raise failure
+    return tuple(outputs)
+
+
+async def _wait(
+    saga: SagaContext, futures: Sequence[Awaitable[Any]], seconds: float | None, step: str
+) -> TerminalError | None:
+    """Settle `futures`, racing a durable timer when there is a deadline; the interruption, if any."""
+    durable = [f for f in futures if isinstance(f, ServerDurableFuture)]
+    if seconds is None or not durable:
+        return await settle(futures)
+    timer = saga.ctx.sleep(timedelta(seconds=seconds))
+    pending: list[Any] = list(durable)
+    try:
+        while pending:
+            done, pending = await restate.wait_completed(*pending, timer)
+            if timer in done and pending:
+                await settle(pending)  # a late action finishes before anything is undone
+                return StepTimeoutError(step, seconds)
+            pending = [f for f in pending if f is not timer]
+    except TerminalError as cancellation:
+        await settle(pending)
+        return cancellation
+    return None
+
+
+async def _run_timeout(saga: SagaContext, node: Timeout, value: object) -> object:
+    body = node.body
+    if isinstance(body, Parallel):
+        return await _run_parallel(saga, body, value, node.seconds)
+    started = _start_leaf(saga, body, value)
+    interruption = await _wait(saga, [started.future], node.seconds, body.name)
+    if interruption is not None:
+        await _finish_quietly(saga, [started])
+        raise interruption
+    return await _finish_leaf(saga, started)
+
+
+async def _run_fallback(saga: SagaContext, node: Fallback, value: object) -> object:
+    stack = saga._stack  # pyright: ignore[reportPrivateUsage]
+    mark = len(stack)
+    try:
+        return await execute(node.primary, saga, value)
+    except TerminalError as error:
+        if is_cancellation(error):
+            raise
+        rollback = await _compensate_entries(saga, stack[mark:], error)
+        del stack[mark:]
+        if rollback.failures:
+            raise SagaCompensatedError(
+                f"fallback could not undo its first branch: {error.message}",
+                error.status_code,
+                error.step if isinstance(error, StepFailedError) else None,
+                rollback.failures,
+            ) from error
+    return await execute(node.alternative, saga, value)
+
+
+async def _run_remote(saga: SagaContext, node: Remote, value: object) -> object:
+    position = saga.next_position()
+    key = f"{saga.invocation_id}:{position}:{node.name}"
+    payload = adapter_for(node.input_type).dump_json(value)
+    future = saga.ctx.generic_call(node.service, REMOTE_RUN, payload, key=key, idempotency_key=key)
+    cancellation = await settle([future])
+    try:
+        raw = await future
+    except TerminalError as error:
+        if cancellation is not None:
+            raise cancellation from error
+        raise StepFailedError(node.name, error.message, error.status_code) from error
+    saga._stack.append(PendingRemote(node.name, node.service, key, position))  # pyright: ignore[reportPrivateUsage]
+    if cancellation is not None:
+        raise cancellation
+    return adapter_for(node.output_type).validate_json(raw or b"null")
 
 
 async def execute(node: Node, saga: SagaContext, value: object) -> object:
@@ -91,9 +239,20 @@ async def execute(node: Node, saga: SagaContext, value: object) -> object:
             value = current.fn(value)
         elif isinstance(current, Nested):
             value = await execute(current.body, saga, value)
+        elif isinstance(current, Parallel):
+            value = await _run_parallel(saga, current, value, None)
+        elif isinstance(current, Timeout):
+            value = await _run_timeout(saga, current, value)
+        elif isinstance(current, Fallback):
+            value = await _run_fallback(saga, current, value)
+        elif isinstance(current, Remote):
+            value = await _run_remote(saga, current, value)
         else:
             value = await current.fn(saga, value)
     return value
+
+
+# --- rolling back ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,46 +263,77 @@ class Rollback:
     not_compensated: tuple[str, ...] = ()
 
 
-def _undo_future(saga: SagaContext, entry: PendingCompensation) -> Awaitable[bytes]:
+def _undo_future(saga: SagaContext, entry: PendingCompensation | PendingRemote, error: TerminalError) -> Awaitable[Any]:
+    call = StepCall(entry.step, saga.invocation_id, entry.position, True)
+    if isinstance(entry, PendingRemote):
+        return saga.ctx.generic_call(
+            entry.service,
+            REMOTE_COMPENSATE,
+            json.dumps(cause_payload(cause_of(error, entry.step))).encode(),
+            key=entry.key,
+            idempotency_key=call.idempotency_key,
+        )
     leaf = entry.leaf
     options = leaf.compensation_run_options
     if leaf.options.compensation_retry is None and saga.policy.retry is not None:
         options = saga.policy.retry.to_run_options()
     return saga.ctx.run_typed(
-        COMPENSATE_PREFIX + leaf.name,
-        leaf.undo,
-        options,
-        entry.data,
-        entry.failed,
-        StepCall(leaf.name, saga.invocation_id, entry.position, True),
+        COMPENSATE_PREFIX + leaf.name, leaf.undo, options, entry.data, entry.failed, call, cause_of(error, leaf.name)
     )
 
 
-async def compensate(saga: SagaContext) -> Rollback:
-    """Run the registered compensations newest first, each once, by the saga's policy."""
-    stack = saga._stack  # pyright: ignore[reportPrivateUsage]
+def cause_payload(cause: FailureCause) -> dict[str, object]:
+    """A `FailureCause` as JSON data (sent to a remote saga's `compensate` handler)."""
+    return {
+        "kind": cause.kind,
+        "message": cause.message,
+        "status_code": cause.status_code,
+        "failed_step": cause.failed_step,
+    }
+
+
+async def _run_concurrently(
+    saga: SagaContext, entries: Sequence[PendingCompensation | PendingRemote], error: TerminalError
+) -> list[CompensationFailure]:
+    futures = [_undo_future(saga, entry, error) for entry in entries]
+    await settle(futures)
+    failures: list[CompensationFailure] = []
+    for entry, future in zip(entries, futures, strict=True):
+        try:
+            await future
+        except TerminalError as failure:
+            failures.append(CompensationFailure(entry.step, failure.message))
+    return failures
+
+
+async def _compensate_entries(saga: SagaContext, stack: Sequence[Pending | None], error: TerminalError) -> Rollback:
     pending = [entry for entry in reversed(stack) if entry is not None]
-    stack.clear()
     failures: list[CompensationFailure] = []
     if saga.policy.parallel:
-        futures = [_undo_future(saga, entry) for entry in pending]
-        durable = [f for f in futures if isinstance(f, ServerDurableFuture)]
-        if durable:
-            await restate.gather(*durable)
-        for entry, future in zip(pending, futures, strict=True):
-            try:
-                await future
-            except TerminalError as error:
-                failures.append(CompensationFailure(entry.step, error.message))
-        return Rollback(tuple(failures))
+        flat = [e for entry in pending for e in (entry.entries if isinstance(entry, PendingGroup) else (entry,))]
+        return Rollback(tuple(await _run_concurrently(saga, flat, error)))
     for index, entry in enumerate(pending):
-        try:
-            await _undo_future(saga, entry)
-        except TerminalError as error:
-            failures.append(CompensationFailure(entry.step, error.message))
-            if saga.policy.on_failure == "stop":
-                return Rollback(tuple(failures), tuple(e.step for e in pending[index + 1 :]))
+        if isinstance(entry, PendingGroup):
+            new = await _run_concurrently(saga, entry.entries, error)
+        else:
+            new = await _run_concurrently(saga, [entry], error)
+        failures.extend(new)
+        if new and saga.policy.on_failure == "stop":
+            left = [e.step for later in pending[index + 1 :] for e in _members(later)]
+            return Rollback(tuple(failures), tuple(left))
     return Rollback(tuple(failures))
+
+
+def _members(entry: Pending) -> tuple[PendingCompensation | PendingRemote, ...]:
+    return entry.entries if isinstance(entry, PendingGroup) else (entry,)
+
+
+async def compensate(saga: SagaContext, error: TerminalError) -> Rollback:
+    """Run the registered compensations newest first, each once, by the saga's policy."""
+    stack = saga._stack  # pyright: ignore[reportPrivateUsage]
+    entries = list(stack)
+    stack.clear()
+    return await _compensate_entries(saga, entries, error)
 
 
 async def run_saga(
@@ -157,7 +347,7 @@ async def run_saga(
     try:
         return await body(saga, value)
     except TerminalError as error:
-        rollback = await compensate(saga)
+        rollback = await compensate(saga, error)
         failed_step = error.step if isinstance(error, StepFailedError) else None
         raise SagaCompensatedError(
             error.message, error.status_code, failed_step, rollback.failures, rollback.not_compensated

@@ -13,6 +13,7 @@ __all__ = [
     "SagaCompensatedError",
     "StepDefinitionError",
     "StepFailedError",
+    "StepTimeoutError",
 ]
 
 
@@ -27,6 +28,14 @@ class StepFailedError(TerminalError):
         super().__init__(f"step {step!r} failed: {reason}", status_code)
         self.step = step
         self.reason = reason
+
+
+class StepTimeoutError(StepFailedError):
+    """A step (or parallel group) did not finish before its durable deadline; status 408."""
+
+    def __init__(self, step: str, timeout_seconds: float) -> None:
+        super().__init__(step, f"timed out after {timeout_seconds:g}s", 408)
+        self.timeout_seconds = timeout_seconds
 
 
 class InvalidInputError(TerminalError):

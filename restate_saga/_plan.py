@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 from restate import RunOptions, TerminalError
 
+from ._cause import FailureCause
 from ._codec import StepCodec
 from ._current import StepCall, enter, leave
 from ._options import DEFAULT_RUN_OPTIONS, SagaStepOptions
@@ -41,6 +42,7 @@ class Leaf:
     options: SagaStepOptions
     codec: StepCodec
     compensation_takes_failed: bool
+    compensation_takes_cause: bool
     input_validator: TypeAdapter[Any] | None
     input_type: object = Any
     run_options: RunOptions[bytes] = field(default_factory=lambda: DEFAULT_RUN_OPTIONS)
@@ -62,15 +64,17 @@ class Leaf:
             leave(token)
         return self.codec.encode(result)
 
-    async def undo(self, data: object, failed: bool, call: StepCall) -> bytes:
+    async def undo(self, data: object, failed: bool, call: StepCall, cause: FailureCause) -> bytes:
         """One attempt of the compensation, inside `ctx.run_typed`; journals an empty value."""
         assert self.compensation is not None
+        kwargs: dict[str, object] = {}
+        if self.compensation_takes_failed:
+            kwargs["failed"] = failed
+        if self.compensation_takes_cause:
+            kwargs["cause"] = cause
         token = enter(call)
         try:
-            if self.compensation_takes_failed:
-                await self.compensation(data, failed=failed)
-            else:
-                await self.compensation(data)
+            await self.compensation(data, **kwargs)
         finally:
             leave(token)
         return b""
@@ -108,7 +112,64 @@ class Handler:
     fn: Callable[[SagaContext, Any], Awaitable[object]]
 
 
-Node = Leaf | Then | MapNode | Nested | Handler
+@dataclass(frozen=True, slots=True, eq=False)
+class Parallel:
+    """Steps run concurrently on the same input; the output is the tuple of their outputs."""
+
+    name: str
+    branches: tuple[Leaf, ...]
+    parallel_compensation: bool
+    max_concurrency: int | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Fallback:
+    """`primary`; if it fails for good, undo what it did and run `alternative` on the same input."""
+
+    primary: Node
+    alternative: Node
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Timeout:
+    """A durable deadline around a step or a parallel group."""
+
+    body: Leaf | Parallel
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Remote:
+    """Another service's saga as one step: a durable call, undone by calling its `compensate` handler."""
+
+    name: str
+    service: str
+    input_type: object
+    output_type: object
+
+
+Node = Leaf | Then | MapNode | Nested | Handler | Parallel | Fallback | Timeout | Remote
+
+
+def leaves_of(node: Node) -> list[Leaf]:
+    """Every step of a plan, in order."""
+    found: list[Leaf] = []
+    todo: list[Node] = [node]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, Leaf):
+            found.append(current)
+        elif isinstance(current, Then):
+            todo.extend((current.second, current.first))
+        elif isinstance(current, Nested):
+            todo.append(current.body)
+        elif isinstance(current, Parallel):
+            todo.extend(reversed(current.branches))
+        elif isinstance(current, Fallback):
+            todo.extend((current.alternative, current.primary))
+        elif isinstance(current, Timeout):
+            todo.append(current.body)
+    return found
 
 
 def input_type_of(node: Node) -> object:
@@ -119,6 +180,14 @@ def input_type_of(node: Node) -> object:
         elif isinstance(node, Nested):
             node = node.body
         elif isinstance(node, Leaf):
+            return node.input_type
+        elif isinstance(node, Fallback):
+            node = node.primary
+        elif isinstance(node, Timeout):
+            node = node.body
+        elif isinstance(node, Parallel):
+            return node.branches[0].input_type
+        elif isinstance(node, Remote):
             return node.input_type
         else:
             return Any
@@ -133,5 +202,11 @@ def output_type_of(node: Node) -> object:
             node = node.body
         elif isinstance(node, Leaf):
             return node.codec.output_type
+        elif isinstance(node, Fallback):
+            node = node.primary
+        elif isinstance(node, Timeout):
+            node = node.body
+        elif isinstance(node, Remote):
+            return node.output_type
         else:
             return Any

@@ -6,6 +6,7 @@ import inspect
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Generic, cast, final, overload
 
 import restate
@@ -17,7 +18,7 @@ from ._context import SagaContext
 from ._engine import execute, run_leaf, run_saga
 from ._errors import StepDefinitionError
 from ._options import DEFAULT_COMPENSATION_POLICY, DEFAULT_RUN_OPTIONS, CompensationPolicy, SagaStepOptions
-from ._plan import Handler, Leaf, MapNode, Mode, Nested, Node, Then
+from ._plan import Fallback, Handler, Leaf, MapNode, Mode, Nested, Node, Parallel, Then, Timeout
 from ._response import StepResponse
 from ._validation import input_validator
 
@@ -69,6 +70,30 @@ class Step(Generic[I, O, C]):
         name = label or getattr(fn, "__name__", "map")
         return Step(self.name, Then(self.node, MapNode(fn, name)))
 
+    def or_else(self: Step[I2, O2, object], alternative: Step[I2, O2, object], /) -> Step[I2, O2, None]:
+        """This step; if it fails for good, undo what it did, then run `alternative` on the same input.
+
+        A cancellation is not a failure to recover from: it rolls the whole saga back.
+        """
+        return Step(f"{self.name} | {alternative.name}", Fallback(self.node, alternative.node))
+
+    def with_timeout(self, timeout: timedelta, /) -> Step[I, O, C]:
+        """This step (a single step or a parallel group) with a durable deadline.
+
+        When it expires the saga fails with `StepTimeoutError` (408) and compensates. An action
+        already running is allowed to finish first, so that it never lands after its own undo.
+        """
+        seconds = timeout.total_seconds()
+        if seconds <= 0:
+            raise StepDefinitionError(f"step {self.name!r}: a timeout must be positive, got {timeout}")
+        node = self.node
+        if not isinstance(node, Leaf | Parallel):
+            raise StepDefinitionError(
+                f"step {self.name!r}: with_timeout applies to a single step or a parallel group, "
+                "not to a composed pipeline (give each of its steps its own deadline)"
+            )
+        return Step(self.name, Timeout(node, seconds))
+
     def __repr__(self) -> str:
         return f"Step({self.name!r})"
 
@@ -91,11 +116,11 @@ def leaf_step(
     source = hints_from or action
     if not inspect.iscoroutinefunction(source):
         raise StepDefinitionError(f"step {name!r}: the action must be an async function (async def)")
-    takes_failed = False
+    takes_failed = takes_cause = False
     if compensate is not None:
         if not inspect.iscoroutinefunction(compensate):
             raise StepDefinitionError(f"step {name!r}: the compensation must be an async function (async def)")
-        takes_failed = _check_compensation(name, compensate)
+        takes_failed, takes_cause = _check_compensation(name, compensate)
     options = options or _DEFAULT_OPTIONS
     input_type, output_type, data_type = _hints(source, input_position)
     _check_serializable(name, "output", output_type)
@@ -109,6 +134,7 @@ def leaf_step(
         options=options,
         codec=StepCodec(name, output_type, data_type, compensate is not None),
         compensation_takes_failed=takes_failed,
+        compensation_takes_cause=takes_cause,
         input_validator=input_validator(input_type),
         input_type=input_type,
         run_options=options.retry.to_run_options() if options.retry else DEFAULT_RUN_OPTIONS,
@@ -129,12 +155,12 @@ def _check_serializable(name: str, what: str, tp: object) -> None:
         ) from None
 
 
-def _check_compensation(name: str, compensate: Callable[..., object]) -> bool:
-    """Whether the compensation takes `failed=`; raises if it cannot take its data."""
+def _check_compensation(name: str, compensate: Callable[..., object]) -> tuple[bool, bool]:
+    """Whether the compensation takes `failed=` and `cause=`; raises if it cannot take its data."""
     try:
         signature = inspect.signature(compensate)
     except (TypeError, ValueError):
-        return False
+        return False, False
     try:
         signature.bind(None)
     except TypeError as error:
@@ -143,7 +169,8 @@ def _check_compensation(name: str, compensate: Callable[..., object]) -> bool:
             f"the compensation data as its one positional argument ({error})"
         ) from None
     params = signature.parameters
-    return "failed" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    any_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return "failed" in params or any_keyword, "cause" in params or any_keyword
 
 
 def _hints(fn: Callable[..., object], input_position: int) -> tuple[object, object, object]:

@@ -1,0 +1,132 @@
+"""Remote sub-sagas: a saga in another service, run as one durable call and undone by another.
+
+Unlike `nested`, which shares the caller's compensation stack inside one invocation, a remote
+sub-saga runs in its own invocation (its own journal, possibly another deployment). The callee is
+a virtual object keyed per call: `run` executes the saga and, when it succeeds, keeps what its
+compensations need in the object's state; `compensate` undoes that run later, once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, cast
+
+import restate
+from restate import TerminalError
+from typing_extensions import TypeVar
+
+from ._codec import adapter_for
+from ._context import PendingCompensation, PendingGroup, PendingRemote, SagaContext
+from ._engine import REMOTE_COMPENSATE, REMOTE_RUN, compensate, run_saga
+from ._errors import SagaCompensatedError, StepDefinitionError, StepFailedError
+from ._options import SagaWorkflowOptions
+from ._plan import Leaf, Remote, input_type_of, leaves_of, output_type_of
+from ._serde import RAW, decode_input, encode_output
+from ._step import Step
+from ._workflow import restate_signature, service_options
+
+__all__ = ["RemoteSaga", "RemoteSagaRef", "create_remote_saga", "remote_saga_ref", "remote_step"]
+
+I = TypeVar("I")
+O = TypeVar("O")
+
+STATE_KEY = "restate_saga.compensations"
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteSagaRef(Generic[I, O]):
+    """How to reach a remote saga: its service name and its input and output types."""
+
+    service: str
+    input_type: type[I]
+    output_type: type[O]
+
+
+def remote_saga_ref(service: str, input_type: type[I], output_type: type[O]) -> RemoteSagaRef[I, O]:
+    """A reference to a remote saga served elsewhere (another deployment or language)."""
+    return RemoteSagaRef(service, input_type, output_type)
+
+
+class RemoteSaga(restate.VirtualObject, Generic[I, O]):
+    """A saga pipeline served for remote callers, with `run` and `compensate` handlers."""
+
+    def __init__(self, name: str, pipeline: Step[I, O, object], options: SagaWorkflowOptions | None = None) -> None:
+        super().__init__(name, **service_options(options))  # pyright: ignore[reportUnknownMemberType]
+        leaves: dict[str, Leaf] = {}
+        for leaf in leaves_of(pipeline.node):
+            if leaf.name in leaves and leaves[leaf.name] is not leaf:
+                raise StepDefinitionError(f"remote saga {name!r}: step names must be unique, {leaf.name!r} repeats")
+            leaves[leaf.name] = leaf
+        self.pipeline = pipeline
+        self.ref: RemoteSagaRef[I, O] = RemoteSagaRef(
+            name, cast(type[I], input_type_of(pipeline.node)), cast(type[O], output_type_of(pipeline.node))
+        )
+        policy = (options or SagaWorkflowOptions()).compensation
+        input_type, output_type = self.ref.input_type, self.ref.output_type
+
+        async def run(ctx: restate.ObjectContext, raw: bytes = b"") -> bytes:
+            async def body(saga: SagaContext, payload: bytes) -> bytes:
+                output = await pipeline(saga, decode_input(f"{name}.run", input_type, payload))
+                ctx.set(STATE_KEY, _encode_stack(saga))
+                return encode_output(f"{name}.run", output_type, output)
+
+            return await run_saga(ctx, body, raw, policy)
+
+        async def compensate_run(ctx: restate.ObjectContext, raw: bytes = b"") -> bytes:
+            saved = await ctx.get(STATE_KEY, type_hint=list[dict[str, Any]])
+            if not saved:
+                return b"[]"
+            saga = SagaContext(ctx, policy)
+            for item in saved:
+                leaf = leaves[item["step"]]
+                data = adapter_for(leaf.codec.data_type).validate_python(item["data"])
+                saga._stack.append(  # pyright: ignore[reportPrivateUsage]
+                    PendingCompensation(leaf, data, bool(item["failed"]), int(item["position"]))
+                )
+            rollback = await compensate(saga, _cause_error(raw))
+            ctx.clear(STATE_KEY)
+            if rollback.failures:
+                raise SagaCompensatedError("remote compensation failed", 500, None, rollback.failures)
+            return json.dumps([item["step"] for item in reversed(saved)]).encode()
+
+        run.__signature__ = restate_signature(restate.ObjectContext, input_type, output_type, True)
+        self.handler(name=REMOTE_RUN, kind="exclusive", input_serde=RAW, output_serde=RAW)(run)
+        self.handler(name=REMOTE_COMPENSATE, kind="exclusive", input_serde=RAW, output_serde=RAW)(compensate_run)
+
+
+def _encode_stack(saga: SagaContext) -> list[dict[str, Any]]:
+    encoded: list[dict[str, Any]] = []
+    for entry in saga._stack:  # pyright: ignore[reportPrivateUsage]
+        members = entry.entries if isinstance(entry, PendingGroup) else (entry,)
+        for member in members:
+            if member is None:
+                continue
+            if isinstance(member, PendingRemote):
+                raise TerminalError(f"step {member.step!r}: a remote sub-saga cannot itself call remote sub-sagas")
+            data = adapter_for(member.leaf.codec.data_type).dump_python(member.data, mode="json")
+            encoded.append({"step": member.step, "position": member.position, "failed": member.failed, "data": data})
+    return encoded
+
+
+def _cause_error(raw: bytes) -> TerminalError:
+    cause: dict[str, Any] = json.loads(raw) if raw else {}
+    message = str(cause.get("message", "the calling saga rolled back"))
+    status = int(cause.get("status_code", 500))
+    if cause.get("kind") == "cancelled":
+        return TerminalError("cancelled", 409)
+    return StepFailedError(str(cause.get("failed_step") or "caller"), message, status)
+
+
+def create_remote_saga(
+    name: str, pipeline: Step[I, O, object], options: SagaWorkflowOptions | None = None
+) -> RemoteSaga[I, O]:
+    """Serve `pipeline` as a remote sub-saga named `name` (a virtual object with run/compensate)."""
+    return RemoteSaga(name, pipeline, options)
+
+
+def remote_step(target: RemoteSaga[I, O] | RemoteSagaRef[I, O], name: str | None = None) -> Step[I, O, None]:
+    """Another service's saga as one step: a durable call; undone by its `compensate` handler."""
+    ref = target.ref if isinstance(target, RemoteSaga) else target
+    label = name or ref.service
+    return Step(label, Remote(label, ref.service, ref.input_type, ref.output_type))

@@ -1,0 +1,131 @@
+"""Services for the combinator tests: parallel groups, fallbacks, timeouts, causes, remote sub-sagas."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from restate import TerminalError
+
+from restate_saga import (
+    FailureCause,
+    SagaContext,
+    create_remote_saga,
+    create_saga_workflow,
+    hybrid_step,
+    parallel,
+    remote_step,
+    step,
+)
+from tests.ledger import record
+
+Data = dict[str, Any]
+
+
+def branch(name: str, *, hybrid: bool = False) -> Any:
+    """A step that records start/done, may be slow or fail (per input), and records its undo and cause."""
+
+    async def action(data: Data) -> Data:
+        record(data["run"], f"{name} start")
+        await asyncio.sleep(float(data.get("delay", {}).get(name, 0)))
+        if name in data.get("fail", []):
+            record(data["run"], f"{name} failed")
+            raise TerminalError(f"{name} refused", 409)
+        record(data["run"], f"{name} done")
+        return {**data, "last": name}
+
+    async def undo(data: Data, failed: bool = False, cause: FailureCause | None = None) -> None:
+        assert cause is not None
+        record(data["run"], f"undo {name} start failed={failed} cause={cause.kind}:{cause.failed_step}")
+        await asyncio.sleep(float(data.get("undo_delay", 0)))
+        record(data["run"], f"undo {name} done")
+
+    return (hybrid_step if hybrid else step)(name, action, undo)
+
+
+def outputs(results: tuple[Data, ...]) -> list[str]:
+    return [r["last"] for r in results]
+
+
+async def finish(results: tuple[Data, Data, Data, Data]) -> list[str]:
+    record(results[0]["run"], "Finish")
+    return [r["last"] for r in results]
+
+
+ParallelSaga = create_saga_workflow(
+    "ParallelSaga",
+    branch("Start")
+    .then(parallel(branch("A"), branch("B"), branch("C"), branch("D", hybrid=True)))
+    .then(step("Finish", finish)),
+)
+
+
+async def finish_any(results: tuple[Data, ...]) -> list[str]:
+    record(results[0]["run"], "Finish")
+    return [r["last"] for r in results]
+
+
+async def first_of(results: tuple[Data, ...]) -> Data:
+    return results[0]
+
+
+ParallelUndo = create_saga_workflow(
+    "ParallelUndo",
+    branch("Start")
+    .then(parallel(branch("A"), branch("B"), branch("C"), compensation="parallel"))
+    .then(step("FirstOf", first_of))
+    .then(branch("Last")),
+)
+Throttled = create_saga_workflow(
+    "Throttled", parallel(branch("A"), branch("B"), branch("C"), max_concurrency=1).then(step("Finish", finish_any))
+)
+
+# --- fallback ------------------------------------------------------------------------------------
+
+Fallback = create_saga_workflow(
+    "FallbackSaga",
+    branch("Start").then(branch("P1").then(branch("P2")).or_else(branch("Alt"))).then(branch("End")),
+)
+
+# --- timeout ---------------------------------------------------------------------------------------
+
+TimeoutSaga = create_saga_workflow(
+    "TimeoutSaga",
+    branch("Start").then(branch("Slow", hybrid=True).with_timeout(timedelta(milliseconds=300))).then(branch("End")),
+)
+GroupTimeout = create_saga_workflow(
+    "GroupTimeout",
+    branch("Start").then(parallel(branch("A"), branch("B")).with_timeout(timedelta(milliseconds=300))),
+)
+
+# --- cancellation cause --------------------------------------------------------------------------
+
+
+async def wait_then(saga: SagaContext, data: Data) -> Data:
+    await branch("Start")(saga, data)
+    record(data["run"], "waiting")
+    await saga.ctx.sleep(timedelta(seconds=60))
+    return data
+
+
+CancelCause = create_saga_workflow("CancelCause", wait_then)
+
+# --- remote sub-saga ------------------------------------------------------------------------------
+
+PaymentSaga = create_remote_saga("PaymentSaga", branch("Authorize").then(branch("Capture")))
+OrderWithRemote = create_saga_workflow(
+    "OrderWithRemote", branch("Reserve").then(remote_step(PaymentSaga)).then(branch("Ship"))
+)
+
+services: list[Any] = [
+    ParallelSaga,
+    ParallelUndo,
+    Throttled,
+    Fallback,
+    TimeoutSaga,
+    GroupTimeout,
+    CancelCause,
+    PaymentSaga,
+    OrderWithRemote,
+]

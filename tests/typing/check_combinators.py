@@ -1,0 +1,81 @@
+"""Type tests for parallel groups, fallbacks, timeouts, failure causes and remote sub-sagas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import assert_type
+
+from restate_saga import (
+    FailureCause,
+    RemoteSagaRef,
+    Step,
+    create_remote_saga,
+    parallel,
+    remote_saga_ref,
+    remote_step,
+    step,
+)
+
+
+@dataclass(frozen=True)
+class Trip:
+    trip_id: str
+
+
+async def book_flight(trip: Trip) -> str:
+    return "f"
+
+
+async def book_hotel(trip: Trip) -> int:
+    return 1
+
+
+async def book_car(trip: Trip) -> bool:
+    return True
+
+
+async def book_car_after_flight(flight: str) -> str:
+    return flight
+
+
+async def cancel_flight(flight: str, cause: FailureCause | None = None) -> None:
+    return None
+
+
+flight = step("Flight", book_flight, cancel_flight)
+hotel = step("Hotel", book_hotel)
+car = step("Car", book_car)
+
+assert_type(parallel(flight, hotel), Step[Trip, tuple[str, int], None])
+assert_type(parallel(flight, hotel, car), Step[Trip, tuple[str, int, bool], None])
+assert_type(
+    parallel(flight, hotel, car, compensation="parallel", max_concurrency=2), Step[Trip, tuple[str, int, bool], None]
+)
+
+
+async def summarize(booked: tuple[str, int, bool]) -> str:
+    return booked[0]
+
+
+assert_type(parallel(flight, hotel, car).then(step("Summary", summarize)), Step[Trip, str, None])
+
+other_flight = step("OtherFlight", book_flight)
+assert_type(flight.or_else(other_flight), Step[Trip, str, None])
+assert_type(flight.with_timeout(timedelta(seconds=5)), Step[Trip, str, str])
+
+payment = create_remote_saga("Payment", flight.then(step("Hotel2", book_car_after_flight)))
+assert_type(remote_step(payment), Step[Trip, str, None])
+ref: RemoteSagaRef[Trip, str] = remote_saga_ref("Payment", Trip, str)
+assert_type(remote_step(ref), Step[Trip, str, None])
+
+# --- wrong compositions must be reported -------------------------------------------------------
+
+
+async def needs_int(n: int) -> int:
+    return n
+
+
+parallel(flight, step("Int", needs_int))  # pyright: ignore[reportArgumentType, reportCallIssue]
+flight.or_else(hotel)  # pyright: ignore[reportArgumentType]
+parallel(flight, hotel).then(step("Summary", summarize))  # pyright: ignore[reportArgumentType]
