@@ -1,14 +1,35 @@
-"""restate_saga: typed saga pipelines with exactly-once compensation on Restate."""
+"""restate_saga: typed saga pipelines with exactly-once compensation on Restate.
 
-from ._cause import FailureCause
+Steps are immutable values `Step[I, O, C]`; combinators (`then`, `map`, `nested`, `as_step`,
+`parallel`, `or_else`, `with_timeout`, `remote_step`) compose them into typed pipelines, and the
+seed API (`@saga_step`, `@saga_workflow`, ...) builds the same values underneath.
+"""
+
+from ._cause import CauseKind, FailureCause
 from ._context import PendingCompensation, PendingRemote, SagaContext
 from ._current import StepCall, current_step
 from ._decorators import create_saga_step, create_saga_step_strict, saga_step, saga_step_strict
+from ._describe import (
+    CodePlan,
+    FallbackPlan,
+    MapPlan,
+    NestedPlan,
+    ParallelPlan,
+    Plan,
+    RemotePlan,
+    SequencePlan,
+    StepPlan,
+    TimeoutPlan,
+    fingerprint,
+    to_dot,
+    to_mermaid,
+)
 from ._engine import run_saga
 from ._errors import (
     CompensationFailure,
     ContextMisuseError,
     InvalidInputError,
+    PlanChangedError,
     SagaCompensatedError,
     StepDefinitionError,
     StepFailedError,
@@ -17,6 +38,8 @@ from ._errors import (
 from ._nested import create_saga_module, run_nested_saga
 from ._options import (
     CompensationPolicy,
+    ErrorMapper,
+    FiniteCompensationRetryWarning,
     SagaStepOptions,
     SagaWorkflowOptions,
     StepRetryPolicy,
@@ -40,33 +63,48 @@ from ._services import (
     create_saga_virtual_object,
 )
 from ._step import Step, as_step, hybrid_step, nested, step
-from ._workflow import SagaWorkflowService, create_saga_workflow, saga_workflow
+from ._workflow import SagaHandler, SagaWorkflowService, create_saga_workflow, saga_workflow
 
 __all__ = [
+    "CauseKind",
+    "CodePlan",
     "CompensationFailure",
     "CompensationPolicy",
     "ContextMisuseError",
+    "ErrorMapper",
     "FailureCause",
+    "FallbackPlan",
+    "FiniteCompensationRetryWarning",
     "InvalidInputError",
+    "MapPlan",
     "Mode",
+    "NestedPlan",
+    "ParallelPlan",
     "PendingCompensation",
     "PendingRemote",
+    "Plan",
+    "PlanChangedError",
+    "RemotePlan",
     "RemoteSaga",
     "RemoteSagaRef",
     "SagaCompensatedError",
     "SagaContext",
+    "SagaHandler",
     "SagaRestateWorkflow",
     "SagaStepOptions",
     "SagaVirtualObject",
     "SagaWorkflowOptions",
     "SagaWorkflowService",
+    "SequencePlan",
     "Step",
     "StepCall",
     "StepDefinitionError",
     "StepFailedError",
+    "StepPlan",
     "StepResponse",
     "StepRetryPolicy",
     "StepTimeoutError",
+    "TimeoutPlan",
     "WorkflowRetryPolicy",
     "as_step",
     "clear_terminal_errors",
@@ -78,6 +116,7 @@ __all__ = [
     "create_saga_virtual_object",
     "create_saga_workflow",
     "current_step",
+    "fingerprint",
     "hybrid_step",
     "nested",
     "parallel",
@@ -92,5 +131,7 @@ __all__ = [
     "saga_workflow",
     "set_global_error_mapper",
     "step",
+    "to_dot",
+    "to_mermaid",
     "unregister_terminal_errors",
 ]

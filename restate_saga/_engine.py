@@ -100,8 +100,9 @@ async def settle(futures: Sequence[Awaitable[Any]]) -> TerminalError | None:
     compensations (its own undo included) have started.
     """
     durable = [f for f in futures if isinstance(f, ServerDurableFuture)]
-    if not durable:
-        return None  # an in-process double: settled when awaited
+    if not durable:  # an in-process double: settled when awaited; it may simulate a cancellation
+        signals = [getattr(f, "cancel_signal", None) for f in futures]
+        return next((s for s in signals if isinstance(s, TerminalError)), None)
     try:
         await restate.gather(*durable)
     except TerminalError as cancellation:

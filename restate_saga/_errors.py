@@ -10,6 +10,7 @@ __all__ = [
     "CompensationFailure",
     "ContextMisuseError",
     "InvalidInputError",
+    "PlanChangedError",
     "SagaCompensatedError",
     "StepDefinitionError",
     "StepFailedError",
@@ -59,6 +60,24 @@ class ContextMisuseError(TerminalError):
         )
         self.step = step
         self.attribute = attribute
+
+
+class PlanChangedError(RuntimeError):
+    """An in-flight invocation started under another plan than the deployed one.
+
+    Deliberately not terminal: Restate keeps retrying (then pauses) instead of rolling back with
+    code that no longer matches the journal; register the old deployment or kill the invocation.
+    """
+
+    def __init__(self, saga: str, started: str, deployed: str) -> None:
+        super().__init__(
+            f"saga {saga!r}: this invocation started with plan {started} but the deployed plan is {deployed}. "
+            "Serve the previous version for in-flight invocations (register it as its own deployment) "
+            "or kill them; restate_saga will not replay a journal against a different plan."
+        )
+        self.saga = saga
+        self.started = started
+        self.deployed = deployed
 
 
 @dataclass(frozen=True, slots=True)

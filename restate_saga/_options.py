@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,6 +15,7 @@ from restate.serde import Serde
 __all__ = [
     "CompensationPolicy",
     "ErrorMapper",
+    "FiniteCompensationRetryWarning",
     "SagaStepOptions",
     "SagaWorkflowOptions",
     "StepRetryPolicy",
@@ -22,6 +24,21 @@ __all__ = [
 
 ErrorMapper = Callable[[Exception], restate.TerminalError | None]
 """Turns an exception into a `TerminalError` (compensate now) or returns None (let Restate retry)."""
+
+
+class FiniteCompensationRetryWarning(UserWarning):
+    """A compensation may give up after a bounded number of retries: a rollback could stop halfway."""
+
+
+def warn_finite_compensation_retry(where: str) -> None:
+    """Warn that a finite compensation retry policy can leave a saga half rolled back."""
+    warnings.warn(
+        f"{where} is finite: when its attempts run out the compensation is recorded as failed and the step "
+        "stays done (a data-loss hazard). Prefer the default (retry until it succeeds), or pass "
+        "allow_compensation_to_give_up=True to acknowledge it.",
+        FiniteCompensationRetryWarning,
+        stacklevel=4,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +95,13 @@ class SagaStepOptions:
     retry: StepRetryPolicy | None = None
     compensation_retry: StepRetryPolicy | None = None
     as_terminal_error: ErrorMapper | None = None
+    allow_compensation_to_give_up: bool = False
+    """Acknowledge that a finite `compensation_retry` may leave this step undone (silences the warning)."""
+
+    def __post_init__(self) -> None:
+        if self.compensation_retry is not None and self.compensation_retry.is_finite:
+            if not self.allow_compensation_to_give_up:
+                warn_finite_compensation_retry("SagaStepOptions.compensation_retry")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +120,12 @@ class CompensationPolicy:
     on_failure: Literal["continue", "stop"] = "continue"
     parallel: bool = False
     retry: StepRetryPolicy | None = None
+    allow_compensation_to_give_up: bool = False
+    """Acknowledge that a finite `retry` may leave compensations undone (silences the warning)."""
 
     def __post_init__(self) -> None:
+        if self.retry is not None and self.retry.is_finite and not self.allow_compensation_to_give_up:
+            warn_finite_compensation_retry("CompensationPolicy.retry")
         if self.on_failure not in ("continue", "stop"):
             raise ValueError(f"CompensationPolicy.on_failure must be 'continue' or 'stop', got {self.on_failure!r}")
 
@@ -146,6 +174,9 @@ class SagaWorkflowOptions:
     ingress_private: bool | None = None
     description: str | None = None
     compensation: CompensationPolicy = DEFAULT_COMPENSATION_POLICY
+    record_plan_fingerprint: bool = False
+    """Journal the plan's fingerprint as each invocation starts (one extra entry) and refuse, with a
+    clear retryable error, to replay an invocation under a deployment whose plan has changed."""
 
 
 class _PassThroughBytes(Serde[bytes]):

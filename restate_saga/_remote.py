@@ -53,6 +53,7 @@ class RemoteSaga(restate.VirtualObject, Generic[I, O]):
 
     def __init__(self, name: str, pipeline: Step[I, O, object], options: SagaWorkflowOptions | None = None) -> None:
         super().__init__(name, **service_options(options))  # pyright: ignore[reportUnknownMemberType]
+        pipeline.validate()
         leaves: dict[str, Leaf] = {}
         for leaf in leaves_of(pipeline.node):
             if leaf.name in leaves and leaves[leaf.name] is not leaf:

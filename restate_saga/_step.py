@@ -15,6 +15,7 @@ from typing_extensions import TypeVar
 
 from ._codec import StepCodec, adapter_for
 from ._context import SagaContext
+from ._describe import Plan, check_plan, describe, fingerprint, to_dot, to_mermaid
 from ._engine import execute, run_leaf, run_saga
 from ._errors import StepDefinitionError
 from ._options import DEFAULT_COMPENSATION_POLICY, DEFAULT_RUN_OPTIONS, CompensationPolicy, SagaStepOptions
@@ -94,8 +95,34 @@ class Step(Generic[I, O, C]):
             )
         return Step(self.name, Timeout(node, seconds))
 
+    @property
+    def plan(self) -> Plan:
+        """This step's shape as frozen data (prints as a readable tree)."""
+        return describe(self.node)
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable hash of this step's shape (names, order, modes; not retry options)."""
+        return fingerprint(self.plan)
+
+    def to_mermaid(self) -> str:
+        """A Mermaid flowchart of the forward steps and the compensation path."""
+        return to_mermaid(self.plan)
+
+    def to_dot(self) -> str:
+        """A Graphviz DOT digraph of the forward steps and the compensation path."""
+        return to_dot(self.plan)
+
+    def validate(self) -> Step[I, O, C]:
+        """Check the whole plan (no step name twice along one path); returns this step."""
+        check_plan(self.plan, self.name)
+        return self
+
     def __repr__(self) -> str:
         return f"Step({self.name!r})"
+
+    def __str__(self) -> str:
+        return str(self.plan)
 
 
 ActionResult = StepResponse[O, C] | O

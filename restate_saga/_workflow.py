@@ -12,9 +12,10 @@ import restate
 from typing_extensions import TypeVar
 
 from ._context import SagaContext
+from ._describe import CodePlan, Plan, describe, fingerprint
 from ._engine import run_saga
-from ._errors import StepDefinitionError
-from ._options import SagaWorkflowOptions
+from ._errors import PlanChangedError, StepDefinitionError
+from ._options import DEFAULT_RUN_OPTIONS, SagaWorkflowOptions
 from ._plan import Handler, input_type_of, output_type_of
 from ._serde import RAW, decode_input, encode_output
 from ._step import Step
@@ -74,13 +75,31 @@ def restate_signature(
     return inspect.Signature(params, return_annotation=output_type)
 
 
+PLAN_ENTRY = "restate_saga:plan"
+
+
+async def _check_fingerprint(ctx: restate.Context, saga: str, planned: str) -> None:
+    async def record() -> bytes:
+        return planned.encode()
+
+    started = (await ctx.run_typed(PLAN_ENTRY, record, DEFAULT_RUN_OPTIONS)).decode()
+    if started != planned:
+        raise PlanChangedError(saga, started, planned)
+
+
+def _validate_pipeline(handler: object) -> None:
+    if isinstance(handler, Step):
+        cast(Step[Any, Any, Any], handler).validate()
+
+
 class SagaWorkflowService(restate.Service, Generic[I, O]):
     """A `restate.Service` whose `run` handler runs one saga; mount it with `restate.app(services=[...])`."""
 
     def __init__(self, name: str, handler: SagaHandler[I, O], options: SagaWorkflowOptions | None = None) -> None:
         super().__init__(name, **service_options(options))
+        _validate_pipeline(handler)
         self.options = options or SagaWorkflowOptions()
-        self.saga_handler = handler
+        self.saga_handler: SagaHandler[I, O] = handler
         input_type, output_type, takes_input = handler_types(handler, 1)
         self.input_type = input_type
         self.output_type = output_type
@@ -92,8 +111,11 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
             return encode_output(target, output_type, await handler(saga, cast(I, value)))
 
         policy = self.options.compensation
+        planned = fingerprint(self.plan) if self.options.record_plan_fingerprint else None
 
         async def run(ctx: restate.Context, raw: bytes = b"") -> bytes:
+            if planned is not None:
+                await _check_fingerprint(ctx, name, planned)
             return await run_saga(ctx, body, raw, policy)
 
         run.__signature__ = restate_signature(restate.Context, input_type, output_type, takes_input)
@@ -110,6 +132,14 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
     def as_step(self) -> Step[I, O, None]:
         """This saga as a step of a pipeline (same as `run_as_step`)."""
         return Step(self.name, Handler(self.name, self.run_as_step))
+
+    @property
+    def plan(self) -> Plan:
+        """The saga's shape: the pipeline's plan, or opaque code for a handler function."""
+        handler: object = self.saga_handler
+        if isinstance(handler, Step):
+            return describe(cast(Step[Any, Any, Any], handler).node)
+        return CodePlan(getattr(handler, "__name__", self.name))
 
     def describe_options(self) -> dict[str, Any]:
         """The options as plain data (for logs and tests)."""

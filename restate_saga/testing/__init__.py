@@ -3,6 +3,7 @@
 from ._bed import CallResult, JournalEntry, RestateTestBed, register_deployment
 from ._double import FakeContext, FakeEntry, JournalMismatch
 from ._identity import IdentityKeys, make_identity_keys
+from ._inject import InjectionOutcome, InjectionReport, check_compensations
 from ._serve import AppProcess, AppThread
 from ._server import (
     RESTATE_SERVER_VERSION,
@@ -20,11 +21,14 @@ __all__ = [
     "FakeContext",
     "FakeEntry",
     "IdentityKeys",
+    "InjectionOutcome",
+    "InjectionReport",
     "JournalEntry",
     "JournalMismatch",
     "RestateServer",
     "RestateServerNotFound",
     "RestateTestBed",
+    "check_compensations",
     "find_restate_server",
     "free_port",
     "make_identity_keys",

@@ -8,14 +8,14 @@ as on a real server. It is a double for unit tests; the real semantics are teste
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import restate
 from restate import RunOptions, TerminalError
 
-__all__ = ["FakeContext", "FakeEntry", "JournalMismatch"]
+__all__ = ["FakeContext", "FakeEntry", "FakeFuture", "JournalMismatch"]
 
 
 class JournalMismatch(AssertionError):
@@ -42,8 +42,14 @@ class FakeContext:
 
     replay_from: list[FakeEntry] = field(default_factory=list[FakeEntry])
     invocation_id: str = "inv_fake"
+    fail_at: int | None = None
+    """Fail the forward step with this index (0-based, compensations not counted) without running it."""
+    cancel_at: int | None = None
+    """Deliver a cancellation while the forward step with this index is in flight (it still completes)."""
     journal: list[FakeEntry] = field(default_factory=list[FakeEntry])
     executed: list[str] = field(default_factory=list[str])
+    actions: list[Callable[..., Any]] = field(default_factory=list[Callable[..., Any]])
+    _forward: int = field(default=0, repr=False)
 
     def as_context(self) -> restate.Context:
         """This double, typed as the Restate context that sagas expect."""
@@ -59,7 +65,16 @@ class FakeContext:
         **kwargs: Any,
     ) -> Awaitable[Any]:
         """Run (or replay) one durable action."""
-        return self._run(name, action, options, args, kwargs)
+        self.actions.append(action)
+        signal: TerminalError | None = None
+        inject_failure = False
+        if not name.startswith("compensate:"):
+            index = self._forward
+            self._forward += 1
+            inject_failure = index == self.fail_at
+            if index == self.cancel_at:
+                signal = TerminalError("cancelled", 409)
+        return FakeFuture(self._run(name, action, options, args, kwargs, inject_failure), signal)
 
     async def _run(
         self,
@@ -68,12 +83,15 @@ class FakeContext:
         options: RunOptions[Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
+        inject_failure: bool = False,
     ) -> Any:
         index = len(self.journal)
         if index < len(self.replay_from):
             entry = self.replay_from[index]
             if entry.name != name:
                 raise JournalMismatch(f"journal entry {index} is {entry.name!r}, the saga asked for {name!r}")
+        elif inject_failure:
+            entry = FakeEntry(name, failure="injected failure")
         else:
             entry = await self._execute(name, action, options, args, kwargs)
         self.journal.append(entry)
@@ -114,3 +132,16 @@ class FakeContext:
 @dataclass(frozen=True, slots=True)
 class _FakeRequest:
     id: str
+
+
+class FakeFuture:
+    """The awaitable a `FakeContext.run_typed` returns; may carry a simulated cancellation signal."""
+
+    __slots__ = ("_coroutine", "cancel_signal")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], cancel_signal: TerminalError | None) -> None:
+        self._coroutine = coroutine
+        self.cancel_signal = cancel_signal
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._coroutine.__await__()

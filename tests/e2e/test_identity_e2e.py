@@ -41,3 +41,22 @@ def test_without_identity_keys_the_same_direct_request_is_served() -> None:
             f"{served.url}/discover", headers={"accept": "application/vnd.restate.endpointmanifest.v3+json"}
         )
         assert direct.status_code == 200
+
+
+def test_the_example_app_supports_request_identity(tmp_path: Path) -> None:
+    from restate_saga.testing import AppProcess, RestateServer, register_deployment
+
+    root = Path(__file__).resolve().parents[2]
+    keys = make_identity_keys(tmp_path)
+    with RestateServer(env=keys.server_env) as server:
+        app = AppProcess("examples.app:app", env={"RESTATE_IDENTITY_KEYS": keys.public_key}, cwd=root)
+        with app:
+            register_deployment(server.admin_url, f"{app.url}/restate/v1")
+            bed = RestateTestBed.attached(server)
+            result = bed.call("TravelBooking", "run", {"trip_id": "signed-trip"})
+            bed.close()
+            assert result.status_code == 200, result.body
+            unsigned = httpx.get(
+                f"{app.url}/restate/v1/discover", headers={"accept": "application/vnd.restate.endpointmanifest.v3+json"}
+            )
+            assert unsigned.status_code == 401

@@ -1,0 +1,154 @@
+"""Failure injection: fail (or cancel) a saga at every step in turn and check its rollback.
+
+For each step that a successful run executes, the saga runs again on the in-process
+`FakeContext` with a terminal failure injected at that step (or a cancellation delivered while
+it runs). Expected: exactly the compensations registered before that point (plus the step's own
+if it is hybrid, or if it completed before a cancellation), newest first, each run once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from restate import TerminalError
+
+from .._context import PendingCompensation, PendingGroup, PendingRemote, SagaContext
+from .._engine import COMPENSATE_PREFIX, run_saga
+from .._plan import Leaf, Mode
+from .._step import Step
+from .._workflow import SagaWorkflowService
+from ._double import FakeContext
+
+__all__ = ["InjectionOutcome", "InjectionReport", "check_compensations"]
+
+Kind = Literal["failure", "cancellation"]
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionOutcome:
+    """What happened when one step was made to fail (or was cancelled)."""
+
+    step: str
+    index: int
+    kind: Kind
+    expected: tuple[str, ...]
+    actual: tuple[str, ...]
+    problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        """True when the rollback was exactly the expected one."""
+        return self.problem is None
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionReport:
+    """Every injection's outcome."""
+
+    outcomes: tuple[InjectionOutcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every injection rolled back as expected."""
+        return all(outcome.ok for outcome in self.outcomes)
+
+    @property
+    def problems(self) -> tuple[InjectionOutcome, ...]:
+        """The injections that did not roll back as expected."""
+        return tuple(outcome for outcome in self.outcomes if not outcome.ok)
+
+    def raise_for_problems(self) -> None:
+        """Raise `AssertionError` listing every problem (for use in tests)."""
+        if not self.ok:
+            raise AssertionError(str(self))
+
+    def __str__(self) -> str:
+        lines: list[str] = []
+        for o in self.outcomes:
+            verdict = "ok" if o.ok else f"PROBLEM: {o.problem}"
+            undone = ", ".join(o.actual) or "nothing"
+            lines.append(f"{o.kind} at #{o.index} {o.step!r}: undid {undone} -> {verdict}")
+        return "\n".join(lines)
+
+
+SagaLike = Step[Any, Any, Any] | SagaWorkflowService[Any, Any] | Callable[[SagaContext, Any], Awaitable[Any]]
+
+
+def _body(saga: object) -> Callable[[SagaContext, Any], Awaitable[Any]]:
+    if isinstance(saga, SagaWorkflowService):
+        service = cast(SagaWorkflowService[Any, Any], saga)
+        return service.run_as_step
+    return cast(Callable[[SagaContext, Any], Awaitable[Any]], saga)
+
+
+def _registered(saga: SagaContext) -> list[tuple[int, str]]:
+    """(position, step) of every compensation registered on the saga's stack."""
+    found: list[tuple[int, str]] = []
+    for entry in saga._stack:  # pyright: ignore[reportPrivateUsage]
+        members = entry.entries if isinstance(entry, PendingGroup) else (entry,)
+        for member in members:
+            if isinstance(member, PendingCompensation | PendingRemote):
+                found.append((member.position, member.step))
+    return found
+
+
+async def check_compensations(
+    saga: SagaLike, value: object, *, cancellation: bool = False, invocation_id: str = "inv_injection"
+) -> InjectionReport:
+    """Fail the saga at each of its steps in turn (and, with `cancellation`, cancel it there too)."""
+    body = _body(saga)
+    baseline = FakeContext(invocation_id=invocation_id)
+    probe = SagaContext(baseline.as_context())
+    await body(probe, value)  # raises if the saga does not succeed on `value`
+    registered = sorted(_registered(probe))
+    forward = [
+        (name.name, action)
+        for name, action in zip(baseline.journal, baseline.actions, strict=True)
+        if not name.name.startswith(COMPENSATE_PREFIX)
+    ]
+    outcomes: list[InjectionOutcome] = []
+    kinds: list[Kind] = ["failure", "cancellation"] if cancellation else ["failure"]
+    for kind in kinds:
+        for index, (name, action) in enumerate(forward):
+            leaf = getattr(action, "__self__", None)
+            hybrid = isinstance(leaf, Leaf) and leaf.mode is Mode.HYBRID and leaf.compensation is not None
+            own = index if (kind == "cancellation" or hybrid) else index - 1
+            expected = tuple(COMPENSATE_PREFIX + step for position, step in reversed(registered) if position <= own)
+            outcomes.append(await _inject(body, value, invocation_id, name, index, kind, expected))
+    return InjectionReport(tuple(outcomes))
+
+
+async def _inject(
+    body: Callable[[SagaContext, Any], Awaitable[Any]],
+    value: object,
+    invocation_id: str,
+    name: str,
+    index: int,
+    kind: Kind,
+    expected: tuple[str, ...],
+) -> InjectionOutcome:
+    ctx = FakeContext(
+        invocation_id=invocation_id,
+        fail_at=index if kind == "failure" else None,
+        cancel_at=index if kind == "cancellation" else None,
+    )
+    problem: str | None = None
+    try:
+        await run_saga(ctx.as_context(), body, value)
+        problem = "the saga succeeded anyway (a fallback or handler code recovered)"
+    except TerminalError:
+        pass
+    except Exception as error:  # a compensation (or the saga code) crashed
+        problem = f"raised {error!r} during the rollback"
+    actual = tuple(e.name for e in ctx.journal if e.name.startswith(COMPENSATE_PREFIX))
+    executed = [n for n in ctx.executed if n.startswith(COMPENSATE_PREFIX)]
+    failed = [e.name for e in ctx.journal if e.name.startswith(COMPENSATE_PREFIX) and e.failure is not None]
+    if problem is None and actual != expected:
+        problem = f"expected compensations {list(expected)}, got {list(actual)}"
+    if problem is None and sorted(executed) != sorted(actual):
+        problem = f"compensations ran {executed}, journaled {list(actual)}"
+    if problem is None and failed:
+        problem = f"compensations failed: {failed}"
+    return InjectionOutcome(name, index, kind, expected, actual, problem)
