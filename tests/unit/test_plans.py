@@ -33,7 +33,7 @@ async def undo(n: int) -> None:
     return None
 
 
-def checkout():  # noqa: ANN201 - test helper
+def checkout():
     return (
         step("CreateOrder", act, undo)
         .then(hybrid_step("Charge", act, undo))
