@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn, cast, final
+from typing import TYPE_CHECKING, Literal, NoReturn, cast, final
 
 import restate
 
@@ -14,7 +14,15 @@ from ._options import DEFAULT_COMPENSATION_POLICY, CompensationPolicy
 if TYPE_CHECKING:
     from ._plan import Leaf
 
-__all__ = ["Pending", "PendingCompensation", "PendingGroup", "PendingRemote", "SagaContext", "sealed_context"]
+__all__ = [
+    "SagaEvent",
+    "Pending",
+    "PendingCompensation",
+    "PendingGroup",
+    "PendingRemote",
+    "SagaContext",
+    "sealed_context",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +60,15 @@ class PendingGroup:
 Pending = PendingCompensation | PendingRemote | PendingGroup
 
 
+@dataclass(frozen=True, slots=True)
+class SagaEvent:
+    """Progress of a saga, for observers (e.g. a workflow's `status` handler)."""
+
+    kind: Literal["step_done", "compensated", "parked", "resumed"]
+    step: str
+    detail: str = ""
+
+
 @final
 class SagaContext:
     """The Restate context of one saga invocation and its stack of compensations.
@@ -60,11 +77,12 @@ class SagaContext:
     compensation once, newest first. Nested sagas and embedded workflows share one stack.
     """
 
-    __slots__ = ("_invocation_id", "_positions", "_stack", "ctx", "policy")
+    __slots__ = ("_invocation_id", "_positions", "_stack", "ctx", "observer", "policy")
 
     def __init__(self, ctx: restate.Context, policy: CompensationPolicy = DEFAULT_COMPENSATION_POLICY) -> None:
         self.ctx = ctx
         self.policy = policy
+        self.observer: Callable[[SagaEvent], None] | None = None
         self._stack: list[Pending | None] = []
         self._positions = 0
         self._invocation_id: str | None = None
@@ -75,6 +93,13 @@ class SagaContext:
         if self._invocation_id is None:
             self._invocation_id = self.ctx.request().id
         return self._invocation_id
+
+    def notify(
+        self, kind: Literal["step_done", "compensated", "parked", "resumed"], step: str, detail: str = ""
+    ) -> None:
+        """Tell the observer (if any) about progress; no journal entry of its own."""
+        if self.observer is not None:
+            self.observer(SagaEvent(kind, step, detail))
 
     def next_position(self) -> int:
         """The place of the next step to run in this saga (deterministic across replays)."""

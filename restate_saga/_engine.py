@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,7 +15,7 @@ from restate.server_context import ServerDurableFuture
 
 from ._cause import FailureCause, cause_of, is_cancellation
 from ._codec import adapter_for
-from ._context import Pending, PendingCompensation, PendingGroup, PendingRemote, SagaContext
+from ._context import Pending, PendingCompensation, PendingGroup, PendingRemote, SagaContext, SagaEvent
 from ._current import StepCall
 from ._errors import CompensationFailure, SagaCompensatedError, StepFailedError, StepTimeoutError
 from ._options import DEFAULT_COMPENSATION_POLICY, CompensationPolicy
@@ -79,6 +80,7 @@ async def _finish_leaf(saga: SagaContext, started: _Started) -> object:
             stack.append(entry)
     if result.failure is not None:
         raise StepFailedError(leaf.name, result.failure, result.status_code)
+    saga.notify("step_done", leaf.name)
     return result.output
 
 
@@ -303,8 +305,44 @@ async def _run_concurrently(
         try:
             await future
         except TerminalError as failure:
+            if saga.policy.on_failure == "escalate":
+                unresolved = await _escalate(saga, entry, failure.message, error)
+                if unresolved is not None:
+                    failures.append(unresolved)
+                continue
             failures.append(CompensationFailure(entry.step, failure.message))
+        else:
+            saga.notify("compensated", entry.step)
     return failures
+
+
+ESCALATION_CHOICES = ("retry", "skip")
+
+
+async def _escalate(
+    saga: SagaContext, entry: PendingCompensation | PendingRemote, reason: str, error: TerminalError
+) -> CompensationFailure | None:
+    """Park on a durable awakeable until an operator answers "retry" or "skip"."""
+    while True:
+        awakeable_id, decision = saga.ctx.awakeable(type_hint=str)
+        saga.notify("parked", entry.step, f"{awakeable_id} {reason}")
+        logging.getLogger("restate_saga").warning(
+            'saga compensation %r failed (%s); parked on awakeable %s: resolve it with "retry" or "skip"',
+            entry.step,
+            reason,
+            awakeable_id,
+        )
+        choice = await decision
+        saga.notify("resumed", entry.step, str(choice))
+        if choice == "skip":
+            return CompensationFailure(entry.step, f"{reason} (skipped by an operator)")
+        try:
+            await _undo_future(saga, entry, error)
+        except TerminalError as again:
+            reason = again.message
+            continue
+        saga.notify("compensated", entry.step)
+        return None
 
 
 async def _compensate_entries(saga: SagaContext, stack: Sequence[Pending | None], error: TerminalError) -> Rollback:
@@ -342,9 +380,11 @@ async def run_saga(
     body: Callable[[SagaContext, I], Awaitable[O]],
     value: I,
     policy: CompensationPolicy = DEFAULT_COMPENSATION_POLICY,
+    observer: Callable[[SagaEvent], None] | None = None,
 ) -> O:
     """Run `body` as one saga: on a terminal failure, roll back and raise `SagaCompensatedError`."""
     saga = SagaContext(ctx, policy)
+    saga.observer = observer
     try:
         return await body(saga, value)
     except TerminalError as error:

@@ -111,13 +111,16 @@ class CompensationPolicy:
     - `on_failure="continue"` (default): a compensation that fails for good is recorded and the
       others still run; the final error lists every failure. `"stop"` ends the rollback at the
       first failed compensation (Temporal's default) and names the ones left undone.
+      `"escalate"` parks the saga on a durable awakeable until an operator resolves it with
+      `"retry"` (run the compensation again) or `"skip"` (record it as failed and go on); saga
+      workflows and objects then expose a shared `status` handler that shows what is parked.
     - `parallel=True`: start every registered compensation at once (one durable entry each,
       awaited together). Faster; only for compensations that do not depend on each other's order.
     - `retry`: retry policy for compensations whose step sets no `compensation_retry`
       (default: retry until it succeeds).
     """
 
-    on_failure: Literal["continue", "stop"] = "continue"
+    on_failure: Literal["continue", "stop", "escalate"] = "continue"
     parallel: bool = False
     retry: StepRetryPolicy | None = None
     allow_compensation_to_give_up: bool = False
@@ -126,8 +129,10 @@ class CompensationPolicy:
     def __post_init__(self) -> None:
         if self.retry is not None and self.retry.is_finite and not self.allow_compensation_to_give_up:
             warn_finite_compensation_retry("CompensationPolicy.retry")
-        if self.on_failure not in ("continue", "stop"):
-            raise ValueError(f"CompensationPolicy.on_failure must be 'continue' or 'stop', got {self.on_failure!r}")
+        if self.on_failure not in ("continue", "stop", "escalate"):
+            raise ValueError(
+                f"CompensationPolicy.on_failure must be 'continue', 'stop' or 'escalate', got {self.on_failure!r}"
+            )
 
 
 DEFAULT_COMPENSATION_POLICY = CompensationPolicy()

@@ -8,7 +8,7 @@ from typing import Any, Literal, TypeVar, cast, overload
 
 import restate
 
-from ._context import SagaContext
+from ._context import SagaContext, SagaEvent
 from ._engine import run_saga
 from ._errors import StepDefinitionError
 from ._options import SagaWorkflowOptions
@@ -43,6 +43,7 @@ def _restate_handler(
         raise StepDefinitionError(f"{target}: a saga handler must be an async function (async def)")
     input_type, output_type, takes_input = handler_types(handler, 2)
     policy = (options or SagaWorkflowOptions()).compensation
+    track = policy.on_failure == "escalate"
 
     async def run(ctx: restate.Context, raw: bytes = b"") -> bytes:
         async def body(saga: SagaContext, payload: bytes) -> bytes:
@@ -52,12 +53,45 @@ def _restate_handler(
                 result = await handler(saga, ctx)
             return encode_output(target, output_type, result)
 
-        return await run_saga(ctx, body, raw, policy)
+        observer = _status_writer(cast(restate.ObjectContext, ctx)) if track else None
+        return await run_saga(ctx, body, raw, policy, observer)
 
     run.__signature__ = restate_signature(context_type, input_type, output_type, takes_input)
     run.__name__ = handler.__name__
     run.__doc__ = inspect.getdoc(handler)
     return run
+
+
+STATUS_KEY = "restate_saga.status"
+
+
+def _status_writer(ctx: restate.ObjectContext) -> Callable[[SagaEvent], None]:
+    """An observer that keeps the saga's progress in the object's state, for the `status` handler."""
+    status: dict[str, Any] = {"steps_done": [], "compensations_done": [], "parked": None}
+
+    def observe(event: SagaEvent) -> None:
+        if event.kind == "step_done":
+            status["steps_done"].append(event.step)
+        elif event.kind == "compensated":
+            status["compensations_done"].append(event.step)
+        elif event.kind == "parked":
+            awakeable_id, _, reason = event.detail.partition(" ")
+            status["parked"] = {"step": event.step, "awakeable_id": awakeable_id, "reason": reason}
+        else:
+            status["parked"] = None
+        ctx.set(STATUS_KEY, status)
+
+    return observe
+
+
+async def _read_status(ctx: restate.ObjectSharedContext) -> dict[str, Any]:
+    """The saga's progress: steps done, compensations done, and what is parked (if anything)."""
+    saved = await ctx.get(STATUS_KEY, type_hint=dict[str, Any])
+    return saved or {"steps_done": [], "compensations_done": [], "parked": None}
+
+
+def _wants_status(options: SagaWorkflowOptions | None) -> bool:
+    return options is not None and options.compensation.on_failure == "escalate"
 
 
 class SagaVirtualObject(restate.VirtualObject):
@@ -66,6 +100,12 @@ class SagaVirtualObject(restate.VirtualObject):
     def __init__(self, name: str, options: SagaWorkflowOptions | None = None) -> None:
         super().__init__(name, **service_options(options))  # pyright: ignore[reportUnknownMemberType]
         self.options = options
+        if _wants_status(options):
+
+            async def status(ctx: restate.ObjectSharedContext) -> dict[str, Any]:
+                return await _read_status(ctx)
+
+            restate.VirtualObject.handler(self, name="status", kind="shared")(status)
 
     @overload
     def handler(
@@ -97,6 +137,12 @@ class SagaRestateWorkflow(restate.Workflow):
         super().__init__(name, **service_options(options))  # pyright: ignore[reportUnknownMemberType]
         self.options = options
         self._main: Callable[..., Awaitable[Any]] | None = None
+        if _wants_status(options):
+
+            async def status(ctx: restate.WorkflowSharedContext) -> dict[str, Any]:
+                return await _read_status(ctx)
+
+            restate.Workflow.handler(self, name="status")(status)
         self._main_validator: Any = None
 
     def main(  # pyright: ignore[reportIncompatibleMethodOverride]  # the seed's saga-aware signature

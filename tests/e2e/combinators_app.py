@@ -129,3 +129,37 @@ services: list[Any] = [
     PaymentSaga,
     OrderWithRemote,
 ]
+
+# --- escalation: a compensation that cannot succeed parks the saga for an operator ---------------
+
+from restate_saga import CompensationPolicy, SagaWorkflowOptions, create_saga_restate_workflow  # noqa: E402
+
+_undo_attempts: dict[str, int] = {}
+
+
+async def fragile(data: Data) -> Data:
+    record(data["run"], "Fragile")
+    return data
+
+
+async def undo_fragile(data: Data) -> None:
+    run = data["run"]
+    _undo_attempts[run] = _undo_attempts.get(run, 0) + 1
+    record(run, f"undo Fragile attempt {_undo_attempts[run]}")
+    if _undo_attempts[run] == 1:
+        raise TerminalError("ledger locked")
+
+
+escalating = create_saga_restate_workflow(
+    "Escalating", SagaWorkflowOptions(compensation=CompensationPolicy(on_failure="escalate"))
+)
+
+
+@escalating.main()
+async def escalating_run(saga: SagaContext, ctx: restate.WorkflowContext, data: Data) -> Data:
+    data = await branch("Start")(saga, data)
+    data = await step("Fragile", fragile, undo_fragile)(saga, data)
+    return await branch("Doomed")(saga, data)
+
+
+services.append(escalating)

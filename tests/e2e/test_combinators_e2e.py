@@ -185,3 +185,61 @@ def test_remote_sub_saga_that_fails_rolls_itself_back_and_the_caller_too(bed: Re
         "undo Authorize start failed=False cause=later_failure:Capture",
         "undo Reserve start failed=False cause=later_failure:PaymentSaga",
     ]
+
+
+def _parked(bed: RestateTestBed, key: str) -> dict[str, object]:
+    deadline = time.monotonic() + 20
+    while True:
+        status = bed.call("Escalating", "status", key=key).json()
+        if status["parked"]:
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+
+
+def _resolve(bed: RestateTestBed, awakeable_id: str, choice: str) -> None:
+    answer = bed.client.post(
+        f"{bed.server.ingress_url}/restate/awakeables/{awakeable_id}/resolve",
+        json=choice,
+    )
+    assert answer.status_code in (200, 202), answer.text
+
+
+def test_escalation_parks_until_an_operator_retries(bed: RestateTestBed) -> None:
+    run = new_run()
+    key = f"esc-{run}"
+    invocation = bed.send("Escalating", "run", {"run": run, "fail": ["Doomed"]}, key=key)
+    status = _parked(bed, key)
+    assert status["steps_done"] == ["Start", "Fragile"]
+    parked = status["parked"]
+    assert isinstance(parked, dict)
+    assert parked["step"] == "Fragile" and parked["reason"] == "ledger locked"
+    _resolve(bed, str(parked["awakeable_id"]), "retry")
+    result = bed.attach(invocation)
+    assert result.status_code == 409 and "step 'Doomed' failed" in result.message
+    assert "compensations that failed" not in result.message
+    seen = events(run)
+    assert seen[-4:] == [
+        "undo Fragile attempt 1",
+        "undo Fragile attempt 2",
+        "undo Start start failed=False cause=later_failure:Doomed",
+        "undo Start done",
+    ]
+    final = bed.call("Escalating", "status", key=key).json()
+    assert final == {"steps_done": ["Start", "Fragile"], "compensations_done": ["Fragile", "Start"], "parked": None}
+
+
+def test_escalation_skip_records_the_compensation_as_failed_and_goes_on(bed: RestateTestBed) -> None:
+    run = new_run()
+    key = f"esc-{run}"
+    invocation = bed.send("Escalating", "run", {"run": run, "fail": ["Doomed"]}, key=key)
+    parked = _parked(bed, key)["parked"]
+    assert isinstance(parked, dict)
+    _resolve(bed, str(parked["awakeable_id"]), "skip")
+    result = bed.attach(invocation)
+    assert "'Fragile' (ledger locked (skipped by an operator))" in result.message
+    assert events(run)[-3:] == [
+        "undo Fragile attempt 1",
+        "undo Start start failed=False cause=later_failure:Doomed",
+        "undo Start done",
+    ]
