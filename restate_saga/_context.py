@@ -15,12 +15,12 @@ if TYPE_CHECKING:
     from ._plan import Leaf
 
 __all__ = [
-    "SagaEvent",
     "Pending",
     "PendingCompensation",
     "PendingGroup",
     "PendingRemote",
     "SagaContext",
+    "SagaEvent",
     "sealed_context",
 ]
 
