@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import restate
 from restate import TerminalError
 
 from restate_saga import (
