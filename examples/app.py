@@ -24,6 +24,7 @@ from examples import external
 from examples.approval import purchase_approval
 from examples.cart import shopping_cart
 from examples.checkout import checkout_workflow
+from examples.checkout_pipeline import CheckoutPipeline
 from examples.orders import order_workflow, payment_workflow
 from examples.travel import TravelBooking
 
@@ -45,6 +46,7 @@ IDENTITY_KEYS = [key for key in os.environ.get("RESTATE_IDENTITY_KEYS", "").spli
 restate_app: Any = restate.app(
     services=[
         checkout_workflow,
+        CheckoutPipeline,
         TravelBooking,
         purchase_approval,
         shopping_cart,

@@ -149,6 +149,21 @@ def test_checkout_lost_payment_answer_is_retried_and_charges_once(examples: Exam
     ]
 
 
+# -- checkout_pipeline.py -------------------------------------------------------------------------
+
+
+def test_checkout_pipeline_succeeds_and_rolls_back_like_the_handler_version(examples: Examples) -> None:
+    done = examples.call("CheckoutPipeline", "run", {"customer_id": "pia", "total": 12})
+    assert done.status_code == 200, done.body
+    assert done.json()["shipment_id"].startswith("shp-")
+    assert examples.runs(done.invocation_id) == ["CreateOrder", "ProcessPayment", "CreateShipment"]
+    failed = examples.call("CheckoutPipeline", "run", {"customer_id": "pia", "total": 12, "fail_shipping": True})
+    assert "step 'CreateShipment' failed" in failed.message
+    effects = examples.effects(failed.invocation_id)
+    order, payment = an_id(effects[0], "ord"), an_id(effects[1], "pay")
+    assert effects[2:] == [f"payments: refunded {payment}", f"orders: cancelled {order}"]
+
+
 # -- travel.py ----------------------------------------------------------------------------------
 
 

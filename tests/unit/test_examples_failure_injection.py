@@ -34,3 +34,11 @@ async def test_composed_order_and_payment_roll_back_correctly_at_every_step() ->
     steps = [o.step for o in report.outcomes if o.kind == "failure"]
     assert steps == ["CreateOrder", "AuthorizePayment", "CapturePayment", "CreateShipment"]
     assert (await check_compensations(payment_workflow, {"reference": "r", "amount": 3})).ok
+
+
+async def test_checkout_pipeline_rolls_back_correctly_at_every_step() -> None:
+    from examples.checkout_pipeline import Checkout, checkout_pipeline
+
+    report = await check_compensations(checkout_pipeline, Checkout(customer_id="c", total=3), cancellation=True)
+    assert report.ok, str(report)
+    assert len(report.outcomes) == 6
