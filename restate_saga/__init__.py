@@ -46,6 +46,7 @@ from ._options import (
     WorkflowRetryPolicy,
 )
 from ._parallel import parallel
+from ._pivot import Compensatable, Retriable, compensatable
 from ._plan import Mode
 from ._registry import (
     clear_terminal_errors,
@@ -68,6 +69,7 @@ from ._workflow import SagaHandler, SagaWorkflowService, create_saga_workflow, s
 __all__ = [
     "CauseKind",
     "CodePlan",
+    "Compensatable",
     "CompensationFailure",
     "CompensationPolicy",
     "ContextMisuseError",
@@ -87,6 +89,7 @@ __all__ = [
     "RemotePlan",
     "RemoteSaga",
     "RemoteSagaRef",
+    "Retriable",
     "SagaCompensatedError",
     "SagaContext",
     "SagaHandler",
@@ -108,6 +111,7 @@ __all__ = [
     "WorkflowRetryPolicy",
     "as_step",
     "clear_terminal_errors",
+    "compensatable",
     "create_remote_saga",
     "create_saga_module",
     "create_saga_restate_workflow",

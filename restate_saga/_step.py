@@ -7,7 +7,7 @@ import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, cast, final, overload
+from typing import Any, Generic, Never, cast, final, overload
 
 import restate
 from pydantic.errors import PydanticSchemaGenerationError
@@ -225,8 +225,16 @@ _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_O
 @overload
 def step(
     name: str,
+    action: Callable[[I2], Awaitable[StepResponse[O2, object]]],
+    compensate: None = None,
+    *,
+    options: SagaStepOptions | None = None,
+) -> Step[I2, O2, Never]: ...
+@overload
+def step(
+    name: str,
     action: Callable[[I2], Awaitable[StepResponse[O2, C2]]],
-    compensate: Callable[[C2], Awaitable[object]] | None = None,
+    compensate: Callable[[C2], Awaitable[object]],
     *,
     options: SagaStepOptions | None = None,
 ) -> Step[I2, O2, C2]: ...
@@ -234,7 +242,15 @@ def step(
 def step(
     name: str,
     action: Callable[[I2], Awaitable[O2]],
-    compensate: Callable[[O2], Awaitable[object]] | None = None,
+    compensate: None = None,
+    *,
+    options: SagaStepOptions | None = None,
+) -> Step[I2, O2, Never]: ...
+@overload
+def step(
+    name: str,
+    action: Callable[[I2], Awaitable[O2]],
+    compensate: Callable[[O2], Awaitable[object]],
     *,
     options: SagaStepOptions | None = None,
 ) -> Step[I2, O2, O2]: ...
@@ -246,6 +262,8 @@ def step(
     options: SagaStepOptions | None = None,
 ) -> Step[Any, Any, Any]:
     """A strict step: its compensation is registered after the action succeeded.
+
+    A step without a compensation is a `Step[I, O, Never]`: nothing ever receives its data.
 
     `action(value)` returns the output, or a `StepResponse` to set the compensation data or
     report a permanent failure. `compensate(data)` undoes it; it may also take `failed=`.

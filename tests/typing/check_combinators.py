@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Never
 from typing import assert_type
 
 from restate_saga import (
@@ -79,3 +80,27 @@ async def needs_int(n: int) -> int:
 parallel(flight, step("Int", needs_int))  # pyright: ignore[reportArgumentType, reportCallIssue]
 flight.or_else(hotel)  # pyright: ignore[reportArgumentType]
 parallel(flight, hotel).then(step("Summary", summarize))  # pyright: ignore[reportArgumentType]
+
+# --- pivot discipline --------------------------------------------------------------------------
+
+from restate_saga import compensatable  # noqa: E402
+
+
+async def charge_card(flight: str) -> int:
+    return 1
+
+
+async def refund_card(amount: int) -> None:
+    return None
+
+
+async def send_email(amount: int) -> str:
+    return "sent"
+
+
+charge = step("Charge", charge_card, refund_card)
+email = step("Email", send_email)
+assert_type(email, Step[int, str, Never])
+pivoted = compensatable(flight).pivot(charge).then(email).build()
+assert_type(pivoted, Step[Trip, str, None])
+compensatable(flight).pivot(charge).then(step("Refundable", charge_card, refund_card))  # pyright: ignore[reportArgumentType]

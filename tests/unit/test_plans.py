@@ -185,3 +185,18 @@ async def test_failure_injection_finds_handler_code_that_forgets_to_compensate()
     report = await check_compensations(careless, 0)
     assert [o.step for o in report.problems] == ["B"]
     assert "expected compensations ['compensate:A'], got []" in (report.problems[0].problem or "")
+
+
+async def test_pivot_builder_runs_and_refuses_steps_that_could_give_up_after_the_pivot() -> None:
+    from typing import Any, cast
+
+    from restate_saga import compensatable
+    from restate_saga.testing import FakeContext
+
+    saga = compensatable(step("Reserve", act, undo)).pivot(step("Charge", act, undo)).then(step("Email", act)).build()
+    assert await saga.run(FakeContext().as_context(), 1) == 4
+    limited = step("Email", act, options=SagaStepOptions(retry=StepRetryPolicy(max_retry_attempts=2)))
+    with pytest.raises(StepDefinitionError, match="finite retry policy"):
+        compensatable(step("Reserve", act, undo)).pivot(step("Charge", act, undo)).then(limited)
+    with pytest.raises(StepDefinitionError, match="has a compensation"):
+        compensatable(step("A", act)).pivot(step("B", act)).then(cast(Any, step("C", act, undo)))
