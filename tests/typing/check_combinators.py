@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Never
-from typing import assert_type
+from typing import Never, assert_type
 
 from restate_saga import (
     FailureCause,
