@@ -346,3 +346,15 @@ services: list[Any] = [
     PrivateSaga,
     caller,
 ]
+
+
+# --- the function API (no decorators), hybrid, with a later failure ----------------------------
+
+
+async def function_api_body(saga: SagaContext, input_val: Data) -> Data:
+    await function_api_hybrid(saga, input_val)  # create_saga_step: hybrid, compensation hybrid_cancel
+    return await notify(saga, {**input_val, "fail_notify": True})
+
+
+FunctionApi = create_saga_workflow(name="FunctionApi", handler=function_api_body)
+services.append(FunctionApi)

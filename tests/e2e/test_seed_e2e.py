@@ -222,3 +222,27 @@ def test_ingress_private_saga_is_unreachable_from_ingress_but_callable_from_a_se
     via_service = bed.call("PrivateCaller", "call_private", {"run": run})
     assert via_service.ok, via_service.body
     assert events(run) == ["Notify"]
+
+
+def test_function_api_steps_compensate_like_decorated_ones(bed: RestateTestBed) -> None:
+    run = new_run()
+    result = bed.call("FunctionApi", "run", {"run": run})
+    assert "step 'Notify' failed: mail server gone" in result.message
+    assert events(run) == ["Notify", "Notify", "hybrid_cancel failed=False keys=['run']"]
+    assert result.invocation_id is not None
+    assert bed.run_entries(result.invocation_id) == ["FunctionApiHybrid", "Notify", "compensate:FunctionApiHybrid"]
+
+
+def test_cancelling_a_workflow_waiting_on_a_durable_promise_compensates(bed: RestateTestBed) -> None:
+    run = new_run()
+    key = f"approval-{run}"
+    invocation = bed.send("ApprovalWorkflow", "run", {"run": run, "customer_id": key}, key=key)
+    deadline = time.monotonic() + 20
+    while "CreateOrder" not in events(run):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.2)  # now waiting on the "approval" promise
+    bed.cancel(invocation)
+    result = bed.attach(invocation)
+    assert result.status_code == 409
+    assert events(run) == ["CreateOrder", f"cancel_order o-{key}"]
