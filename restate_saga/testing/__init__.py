@@ -3,7 +3,7 @@
 from ._bed import CallResult, JournalEntry, RestateTestBed, register_deployment
 from ._double import FakeContext, FakeEntry, JournalMismatch
 from ._identity import IdentityKeys, make_identity_keys
-from ._inject import InjectionOutcome, InjectionReport, check_compensations
+from ._inject import InjectionOutcome, InjectionReport, check_compensations, keyed
 from ._serve import AppProcess, AppThread
 from ._server import (
     RESTATE_SERVER_VERSION,
@@ -31,6 +31,7 @@ __all__ = [
     "check_compensations",
     "find_restate_server",
     "free_port",
+    "keyed",
     "make_identity_keys",
     "register_deployment",
 ]

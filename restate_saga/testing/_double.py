@@ -15,7 +15,9 @@ from typing import Any, cast
 import restate
 from restate import RunOptions, TerminalError
 
-__all__ = ["FakeContext", "FakeEntry", "FakeFuture", "JournalMismatch"]
+from .._codec import adapter_for
+
+__all__ = ["FakeContext", "FakeEntry", "FakeFuture", "FakePromise", "JournalMismatch"]
 
 
 class JournalMismatch(AssertionError):
@@ -46,6 +48,11 @@ class FakeContext:
     """Fail the forward step with this index (0-based, compensations not counted) without running it."""
     cancel_at: int | None = None
     """Deliver a cancellation while the forward step with this index is in flight (it still completes)."""
+    state: dict[str, Any] = field(default_factory=dict[str, Any])
+    """Virtual object / workflow state (`get`, `set`, `clear`)."""
+    promises: dict[str, Any] = field(default_factory=dict[str, Any])
+    """Values of durable promises, as if already resolved (`promise(name).value()`)."""
+    object_key: str = "fake-key"
     journal: list[FakeEntry] = field(default_factory=list[FakeEntry])
     executed: list[str] = field(default_factory=list[str])
     actions: list[Callable[..., Any]] = field(default_factory=list[Callable[..., Any]])
@@ -128,10 +135,53 @@ class FakeContext:
         """A minimal request: only its `id` is meaningful."""
         return _FakeRequest(self.invocation_id)
 
+    def key(self) -> str:
+        """The virtual object / workflow key."""
+        return self.object_key
+
+    async def get(self, name: str, serde: Any = None, type_hint: Any = None, entry_name: Any = None) -> Any:
+        """A state value (validated into `type_hint` when given), or None."""
+        value = self.state.get(name)
+        if value is None or type_hint is None:
+            return value
+        return adapter_for(type_hint).validate_python(value)
+
+    def set(self, name: str, value: Any, serde: Any = None, entry_name: Any = None) -> None:
+        """Set a state value."""
+        self.state[name] = value
+
+    def clear(self, name: str, entry_name: Any = None) -> None:
+        """Clear a state value."""
+        self.state.pop(name, None)
+
+    def promise(self, name: str, serde: Any = None, type_hint: Any = None) -> FakePromise:
+        """A durable promise whose value comes from `promises`."""
+        return FakePromise(self, name, type_hint)
+
 
 @dataclass(frozen=True, slots=True)
 class _FakeRequest:
     id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FakePromise:
+    """A durable promise of the double: `value()` returns the preset value."""
+
+    context: FakeContext
+    name: str
+    type_hint: Any
+
+    async def value(self) -> Any:
+        """The preset value (validated into the promise's type when it has one)."""
+        if self.name not in self.context.promises:
+            raise LookupError(f"FakeContext has no value for promise {self.name!r}; preset it in `promises`")
+        value = self.context.promises[self.name]
+        return value if self.type_hint is None else adapter_for(self.type_hint).validate_python(value)
+
+    async def resolve(self, value: Any) -> None:
+        """Resolve the promise."""
+        self.context.promises[self.name] = value
 
 
 class FakeFuture:

@@ -21,7 +21,7 @@ from .._step import Step
 from .._workflow import SagaWorkflowService
 from ._double import FakeContext
 
-__all__ = ["InjectionOutcome", "InjectionReport", "check_compensations"]
+__all__ = ["InjectionOutcome", "InjectionReport", "check_compensations", "keyed"]
 
 Kind = Literal["failure", "cancellation"]
 
@@ -94,12 +94,38 @@ def _registered(saga: SagaContext) -> list[tuple[int, str]]:
     return found
 
 
+def keyed(handler: Callable[[SagaContext, Any, Any], Awaitable[Any]]) -> Callable[[SagaContext, Any], Awaitable[Any]]:
+    """A virtual object / workflow saga handler `(saga, ctx, value)` as plain saga code `(saga, value)`."""
+
+    async def body(saga: SagaContext, value: Any) -> Any:
+        return await handler(saga, saga.ctx, value)
+
+    return body
+
+
 async def check_compensations(
-    saga: SagaLike, value: object, *, cancellation: bool = False, invocation_id: str = "inv_injection"
+    saga: SagaLike,
+    value: object,
+    *,
+    cancellation: bool = False,
+    invocation_id: str = "inv_injection",
+    context: Callable[[], FakeContext] | None = None,
 ) -> InjectionReport:
-    """Fail the saga at each of its steps in turn (and, with `cancellation`, cancel it there too)."""
+    """Fail the saga at each of its steps in turn (and, with `cancellation`, cancel it there too).
+
+    `context` makes each run's `FakeContext` (e.g. with preset `state` or `promises`).
+    """
     body = _body(saga)
-    baseline = FakeContext(invocation_id=invocation_id)
+    make = context or FakeContext
+
+    def fresh(**faults: int | None) -> FakeContext:
+        ctx = make()
+        ctx.invocation_id = invocation_id
+        ctx.fail_at = faults.get("fail_at")
+        ctx.cancel_at = faults.get("cancel_at")
+        return ctx
+
+    baseline = fresh()
     probe = SagaContext(baseline.as_context())
     await body(probe, value)  # raises if the saga does not succeed on `value`
     registered = sorted(_registered(probe))
@@ -116,24 +142,20 @@ async def check_compensations(
             hybrid = isinstance(leaf, Leaf) and leaf.mode is Mode.HYBRID and leaf.compensation is not None
             own = index if (kind == "cancellation" or hybrid) else index - 1
             expected = tuple(COMPENSATE_PREFIX + step for position, step in reversed(registered) if position <= own)
-            outcomes.append(await _inject(body, value, invocation_id, name, index, kind, expected))
+            ctx = fresh(fail_at=index) if kind == "failure" else fresh(cancel_at=index)
+            outcomes.append(await _inject(body, value, ctx, name, index, kind, expected))
     return InjectionReport(tuple(outcomes))
 
 
 async def _inject(
     body: Callable[[SagaContext, Any], Awaitable[Any]],
     value: object,
-    invocation_id: str,
+    ctx: FakeContext,
     name: str,
     index: int,
     kind: Kind,
     expected: tuple[str, ...],
 ) -> InjectionOutcome:
-    ctx = FakeContext(
-        invocation_id=invocation_id,
-        fail_at=index if kind == "failure" else None,
-        cancel_at=index if kind == "cancellation" else None,
-    )
     problem: str | None = None
     try:
         await run_saga(ctx.as_context(), body, value)

@@ -42,3 +42,33 @@ async def test_checkout_pipeline_rolls_back_correctly_at_every_step() -> None:
     report = await check_compensations(checkout_pipeline, Checkout(customer_id="c", total=3), cancellation=True)
     assert report.ok, str(report)
     assert len(report.outcomes) == 6
+
+
+async def test_cart_handlers_roll_back_correctly_at_every_step() -> None:
+    from examples.cart import CART, AddItem, CheckoutRequest, add_item, checkout
+    from restate_saga.testing import FakeContext, keyed
+
+    adding = await check_compensations(keyed(add_item), AddItem(item="book"), cancellation=True)
+    assert adding.ok, str(adding)
+    cart = {"lines": [{"item": "book", "quantity": 1, "reservation_id": "res-1"}]}
+    paying = await check_compensations(
+        keyed(checkout), CheckoutRequest(), cancellation=True, context=lambda: FakeContext(state={CART: cart})
+    )
+    assert paying.ok, str(paying)
+    assert [o.step for o in paying.outcomes if o.kind == "failure"] == ["ChargeCart", "ShipCart"]
+    assert [o.step for o in adding.outcomes if o.kind == "failure"] == ["ReserveStock", "CheckPurchaseLimit"]
+
+
+async def test_approval_workflow_rolls_back_correctly_at_every_step() -> None:
+    from examples.approval import APPROVAL, PurchaseRequest, run
+    from restate_saga.testing import FakeContext, keyed
+
+    approved = {"approved": True, "reviewer": "rita"}
+    report = await check_compensations(
+        keyed(run),
+        PurchaseRequest(department="ops", item="laptop", supplier="acme", amount=900),
+        cancellation=True,
+        context=lambda: FakeContext(promises={APPROVAL: approved}),
+    )
+    assert report.ok, str(report)
+    assert len(report.outcomes) >= 4
