@@ -14,7 +14,7 @@ None of `~@!` can start a JSON document, so the forms cannot be confused.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
@@ -58,29 +58,51 @@ class Decoded:
 
 @dataclass(frozen=True, slots=True)
 class StepCodec:
-    """Encodes a step's result by its declared output and compensation-data types."""
+    """Encodes a step's result by its declared output and compensation-data types.
+
+    Adapters are built once per step definition; the rarely used pair and failure forms lazily.
+    """
 
     step: str
     output_type: object
     data_type: object
     compensated: bool
+    _output: TypeAdapter[Any] = field(init=False, repr=False, compare=False)
+    _data: TypeAdapter[Any] = field(init=False, repr=False, compare=False)
+    _same_type: bool = field(init=False, repr=False, compare=False)
+    _lazy: dict[str, TypeAdapter[Any]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_output", adapter_for(self.output_type))
+        object.__setattr__(self, "_data", adapter_for(self.data_type))
+        object.__setattr__(self, "_same_type", self.output_type == self.data_type)
+        object.__setattr__(self, "_lazy", {})
+
+    def _adapter(self, form: str) -> TypeAdapter[Any]:
+        adapter = self._lazy.get(form)
+        if adapter is None:
+            shape: object = (
+                tuple[self.output_type, self.data_type] if form == "pair" else tuple[str, int, self.data_type]
+            )
+            adapter = self._lazy[form] = adapter_for(shape)
+        return adapter
 
     def encode(self, result: object) -> bytes:
         """The journal value for what an action returned (a `StepResponse` or a bare output)."""
         if not isinstance(result, StepResponse):
-            return self._dump(self.output_type, result, "output")
+            return _dump(self._output, result, "output", self.output_type)
         response = cast(StepResponse[object, object], result)
         if response.failure is not None:
-            data = self._dump(self.data_type, response.compensation_data, "compensation data")
-            head = self._dump(str, response.failure, "failure message")
+            data = _dump(self._data, response.compensation_data, "compensation data", self.data_type)
+            head = _dump(_STR, response.failure, "failure message", str)
             return b"%s[%s,%d,%s]" % (_FAILURE, head, response.status_code, data or b"null")
-        output = self._dump(self.output_type, response.output, "output")
+        output = _dump(self._output, response.output, "output", self.output_type)
         if not self.compensated or response.data_is_output:
             return output
         if response.compensation_data is None:
             return _NO_UNDO + (output or b"null")
-        data = self._dump(self.data_type, response.compensation_data, "compensation data")
-        if data == output:
+        data = _dump(self._data, response.compensation_data, "compensation data", self.data_type)
+        if data == output and self._same_type:  # stored once: it reads back as the same value and type
             return output
         return b"%s[%s,%s]" % (_PAIR, output or b"null", data or b"null")
 
@@ -89,30 +111,33 @@ class StepCodec:
         try:
             if not raw:
                 return Decoded(None, None, True, None, 500)
-            marker = raw[0]
-            if marker not in _MARKERS:
-                output = adapter_for(self.output_type).validate_json(raw)
+            if raw[0] not in _MARKERS:
+                output = self._output.validate_json(raw)
                 return Decoded(output, output, True, None, 500)
-            body = raw[1:]
-            if raw[:1] == _NO_UNDO:
-                return Decoded(adapter_for(self.output_type).validate_json(body), None, False, None, 500)
-            if raw[:1] == _PAIR:
-                output, data = adapter_for(tuple[self.output_type, self.data_type]).validate_json(body)
+            marker, body = raw[:1], raw[1:]
+            if marker == _NO_UNDO:
+                return Decoded(self._output.validate_json(body), None, False, None, 500)
+            if marker == _PAIR:
+                output, data = self._adapter("pair").validate_json(body)
                 return Decoded(output, data, data is not None, None, 500)
-            message, status, data = adapter_for(tuple[str, int, self.data_type]).validate_json(body)
+            message, status, data = self._adapter("failure").validate_json(body)
             return Decoded(None, data, data is not None, message, status)
         except ValidationError as error:
             raise StepFailedError(
                 self.step, f"its journaled result does not match the declared types: {error}"
             ) from error
 
-    def _dump(self, tp: object, value: object, what: str) -> bytes:
-        if value is None:
-            return b""
-        try:
-            return adapter_for(tp).dump_json(value, warnings="error")
-        except (PydanticSerializationError, ValueError, TypeError) as error:
-            raise TerminalError(f"its {what} cannot be serialized as {_type_name(tp)}: {error}") from error
+
+_STR: TypeAdapter[Any] = TypeAdapter(str)
+
+
+def _dump(adapter: TypeAdapter[Any], value: object, what: str, tp: object) -> bytes:
+    if value is None:
+        return b""
+    try:
+        return adapter.dump_json(value, warnings="error")
+    except (PydanticSerializationError, ValueError, TypeError) as error:
+        raise TerminalError(f"its {what} cannot be serialized as {_type_name(tp)}: {error}") from error
 
 
 def _type_name(tp: object) -> str:

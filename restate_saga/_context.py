@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NoReturn, cast, final
+from weakref import WeakKeyDictionary
 
 import restate
 
@@ -60,6 +61,10 @@ class PendingGroup:
 Pending = PendingCompensation | PendingRemote | PendingGroup
 
 
+_positions: WeakKeyDictionary[object, list[int]] = WeakKeyDictionary()
+"""The next step position of each running invocation, keyed by its Restate context."""
+
+
 @dataclass(frozen=True, slots=True)
 class SagaEvent:
     """Progress of a saga, for observers (e.g. a workflow's `status` handler)."""
@@ -77,14 +82,13 @@ class SagaContext:
     compensation once, newest first. Nested sagas and embedded workflows share one stack.
     """
 
-    __slots__ = ("_invocation_id", "_positions", "_stack", "ctx", "observer", "policy")
+    __slots__ = ("_invocation_id", "_stack", "ctx", "observer", "policy")
 
     def __init__(self, ctx: restate.Context, policy: CompensationPolicy = DEFAULT_COMPENSATION_POLICY) -> None:
         self.ctx = ctx
         self.policy = policy
         self.observer: Callable[[SagaEvent], None] | None = None
         self._stack: list[Pending | None] = []
-        self._positions = 0
         self._invocation_id: str | None = None
 
     @property
@@ -97,14 +101,20 @@ class SagaContext:
     def notify(
         self, kind: Literal["step_done", "compensated", "parked", "resumed"], step: str, detail: str = ""
     ) -> None:
-        """Tell the observer (if any) about progress; no journal entry of its own."""
+        """Tell the observer (if any) about progress. The engine adds no journal entry for it; an
+        observer may (the escalation `status` observer writes object state)."""
         if self.observer is not None:
             self.observer(SagaEvent(kind, step, detail))
 
     def next_position(self) -> int:
-        """The place of the next step to run in this saga (deterministic across replays)."""
-        position = self._positions
-        self._positions = position + 1
+        """The place of the next step in this invocation (deterministic across replays).
+
+        Counted per Restate context, not per saga: two sagas run by one handler never share a
+        position, so their steps never share an idempotency key.
+        """
+        counter = _positions.setdefault(self.ctx, [0])
+        position = counter[0]
+        counter[0] = position + 1
         return position
 
     @property

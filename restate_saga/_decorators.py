@@ -8,7 +8,7 @@ raises `ContextMisuseError` on any use, instead of hanging or corrupting the jou
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, overload
+from typing import Any, Never, overload
 
 import restate
 from typing_extensions import TypeVar
@@ -44,22 +44,44 @@ def _build(
     return leaf_step(name, action, compensate, mode, options, hints_from=run, input_position=1)
 
 
+@overload
+def create_saga_step(
+    name: str, run: SeedAction[I, O, object], compensate: None = None, options: SagaStepOptions | None = None
+) -> Step[I, O, Never]: ...
+@overload
 def create_saga_step(
     name: str,
     run: SeedAction[I, O, C],
-    compensate: Callable[[C | I], Awaitable[object]] | None = None,
+    compensate: Callable[[C | I], Awaitable[object]],
     options: SagaStepOptions | None = None,
-) -> Step[I, O, C | I]:
-    """A hybrid step: compensation registered before the action; receives the input if it failed."""
+) -> Step[I, O, C | I]: ...
+def create_saga_step(
+    name: str,
+    run: SeedAction[Any, Any, Any],
+    compensate: Callable[[Any], Awaitable[object]] | None = None,
+    options: SagaStepOptions | None = None,
+) -> Step[Any, Any, Any]:
+    """A hybrid step: compensation registered before the action; it receives the input if the action failed."""
     return _build(name, run, compensate, Mode.HYBRID, options)
 
 
+@overload
+def create_saga_step_strict(
+    name: str, run: SeedAction[I, O, object], compensate: None = None, options: SagaStepOptions | None = None
+) -> Step[I, O, Never]: ...
+@overload
 def create_saga_step_strict(
     name: str,
     run: SeedAction[I, O, C],
-    compensate: Callable[[C], Awaitable[object]] | None = None,
+    compensate: Callable[[C], Awaitable[object]],
     options: SagaStepOptions | None = None,
-) -> Step[I, O, C]:
+) -> Step[I, O, C]: ...
+def create_saga_step_strict(
+    name: str,
+    run: SeedAction[Any, Any, Any],
+    compensate: Callable[[Any], Awaitable[object]] | None = None,
+    options: SagaStepOptions | None = None,
+) -> Step[Any, Any, Any]:
     """A strict step: compensation registered only after the action succeeded."""
     return _build(name, run, compensate, Mode.STRICT, options)
 
@@ -67,22 +89,24 @@ def create_saga_step_strict(
 @overload
 def saga_step(
     name: str, compensate: None = None, options: SagaStepOptions | None = None
-) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]: ...
+) -> Callable[[SeedAction[I, O, object]], Step[I, O, Never]]: ...
 @overload
 def saga_step(
     name: str, compensate: Callable[[C], Awaitable[object]], options: SagaStepOptions | None = None
 ) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]: ...
 def saga_step(
     name: str,
-    compensate: Callable[[C], Awaitable[object]] | None = None,
+    compensate: Callable[[Any], Awaitable[object]] | None = None,
     options: SagaStepOptions | None = None,
-) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]:
+) -> Callable[[SeedAction[Any, Any, Any]], Step[Any, Any, Any]]:
     """Decorator: the function becomes a hybrid `Step` (see `create_saga_step`).
 
-    On a failed action the compensation receives the step's input, so type its data as `C | I`.
+    On a failed action the compensation receives the step's *input*. A decorator factory cannot
+    see the input type when it checks `compensate`, so type the compensation's data as `C | I`
+    yourself (or use `create_saga_step` / `hybrid_step`, which check it).
     """
 
-    def decorate(run: SeedAction[I, O, C]) -> Step[I, O, C]:
+    def decorate(run: SeedAction[Any, Any, Any]) -> Step[Any, Any, Any]:
         return _build(name, run, compensate, Mode.HYBRID, options)
 
     return decorate
@@ -91,19 +115,19 @@ def saga_step(
 @overload
 def saga_step_strict(
     name: str, compensate: None = None, options: SagaStepOptions | None = None
-) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]: ...
+) -> Callable[[SeedAction[I, O, object]], Step[I, O, Never]]: ...
 @overload
 def saga_step_strict(
     name: str, compensate: Callable[[C], Awaitable[object]], options: SagaStepOptions | None = None
 ) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]: ...
 def saga_step_strict(
     name: str,
-    compensate: Callable[[C], Awaitable[object]] | None = None,
+    compensate: Callable[[Any], Awaitable[object]] | None = None,
     options: SagaStepOptions | None = None,
-) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]:
+) -> Callable[[SeedAction[Any, Any, Any]], Step[Any, Any, Any]]:
     """Decorator: the function becomes a strict `Step` (see `create_saga_step_strict`)."""
 
-    def decorate(run: SeedAction[I, O, C]) -> Step[I, O, C]:
+    def decorate(run: SeedAction[Any, Any, Any]) -> Step[Any, Any, Any]:
         return _build(name, run, compensate, Mode.STRICT, options)
 
     return decorate

@@ -127,9 +127,10 @@ async def _finish_quietly(saga: SagaContext, started: Sequence[_Started]) -> lis
 # --- groups, fallbacks, deadlines ---------------------------------------------------------------
 
 
-async def _run_parallel(saga: SagaContext, group: Parallel, value: object, deadline: float | None) -> object:
+async def _run_parallel(saga: SagaContext, group: Parallel, value: object, seconds: float | None) -> object:
     stack = saga._stack  # pyright: ignore[reportPrivateUsage]
     base = len(stack)
+    deadline = _Deadline(saga.ctx.sleep(timedelta(seconds=seconds)), seconds) if seconds is not None else None
     window = group.max_concurrency or len(group.branches)
     outputs: list[object] = []
     failure: TerminalError | None = None
@@ -156,21 +157,29 @@ async def _run_parallel(saga: SagaContext, group: Parallel, value: object, deadl
     return tuple(outputs)
 
 
+@dataclass(frozen=True, slots=True)
+class _Deadline:
+    """One durable timer for a step or a whole group."""
+
+    timer: restate.RestateDurableSleepFuture
+    seconds: float
+
+
 async def _wait(
-    saga: SagaContext, futures: Sequence[Awaitable[Any]], seconds: float | None, step: str
+    saga: SagaContext, futures: Sequence[Awaitable[Any]], deadline: _Deadline | None, step: str
 ) -> TerminalError | None:
-    """Settle `futures`, racing a durable timer when there is a deadline; the interruption, if any."""
+    """Settle `futures`, racing the deadline's timer if any; the interruption (timeout, cancellation), if any."""
     durable = [f for f in futures if isinstance(f, ServerDurableFuture)]
-    if seconds is None or not durable:
+    if deadline is None or not durable:
         return await settle(futures)
-    timer = saga.ctx.sleep(timedelta(seconds=seconds))
+    timer = deadline.timer
     pending: list[Any] = list(durable)
     try:
         while pending:
             done, pending = await restate.wait_completed(*pending, timer)
             if timer in done and pending:
-                await settle(pending)  # a late action finishes before anything is undone
-                return StepTimeoutError(step, seconds)
+                # a late action finishes before anything is undone; a cancellation meanwhile wins
+                return await settle(pending) or StepTimeoutError(step, deadline.seconds)
             pending = [f for f in pending if f is not timer]
     except TerminalError as cancellation:
         await settle(pending)
@@ -183,7 +192,8 @@ async def _run_timeout(saga: SagaContext, node: Timeout, value: object) -> objec
     if isinstance(body, Parallel):
         return await _run_parallel(saga, body, value, node.seconds)
     started = _start_leaf(saga, body, value)
-    interruption = await _wait(saga, [started.future], node.seconds, body.name)
+    deadline = _Deadline(saga.ctx.sleep(timedelta(seconds=node.seconds)), node.seconds)
+    interruption = await _wait(saga, [started.future], deadline, body.name)
     if interruption is not None:
         await _finish_quietly(saga, [started])
         raise interruption
@@ -198,22 +208,24 @@ async def _run_fallback(saga: SagaContext, node: Fallback, value: object) -> obj
     except TerminalError as error:
         if is_cancellation(error):
             raise
-        rollback = await _compensate_entries(saga, stack[mark:], error)
-        del stack[mark:]
-        if rollback.failures:
-            raise SagaCompensatedError(
-                f"fallback could not undo its first branch: {error.message}",
-                error.status_code,
-                error.step if isinstance(error, StepFailedError) else None,
-                rollback.failures,
-            ) from error
+        entries = stack[mark:]
+        del stack[mark:]  # taken off the stack first: whatever happens, they are not undone twice
+        rollback = await _compensate_entries(saga, entries, error)
+        if rollback.cancellation is not None:
+            raise rollback.cancellation from error
+        if rollback.failures or rollback.not_compensated:
+            # the first branch could not be fully undone: no fallback; the saga rolls back as a whole
+            raise RollbackIncomplete(error, rollback) from error
     return await execute(node.alternative, saga, value)
 
 
 async def _run_remote(saga: SagaContext, node: Remote, value: object) -> object:
     position = saga.next_position()
     key = f"{saga.invocation_id}:{position}:{node.name}"
-    payload = adapter_for(node.input_type).dump_json(value)
+    try:
+        payload = adapter_for(node.input_type).dump_json(value, warnings="error")
+    except ValueError as error:
+        raise StepFailedError(node.name, f"its input cannot be serialized: {error}") from error
     future = saga.ctx.generic_call(node.service, REMOTE_RUN, payload, key=key, idempotency_key=key)
     cancellation = await settle([future])
     try:
@@ -225,7 +237,10 @@ async def _run_remote(saga: SagaContext, node: Remote, value: object) -> object:
     saga._stack.append(PendingRemote(node.name, node.service, key, position))  # pyright: ignore[reportPrivateUsage]
     if cancellation is not None:
         raise cancellation
-    return adapter_for(node.output_type).validate_json(raw or b"null")
+    try:
+        return adapter_for(node.output_type).validate_json(raw or b"null")
+    except ValueError as error:  # registered above: the remote saga is undone with the rest
+        raise StepFailedError(node.name, f"its result does not match the declared type: {error}") from error
 
 
 async def execute(node: Node, saga: SagaContext, value: object) -> object:
@@ -260,26 +275,43 @@ async def execute(node: Node, saga: SagaContext, value: object) -> object:
 
 @dataclass(frozen=True, slots=True)
 class Rollback:
-    """What a rollback did not manage: failed compensations, and those left undone after a stop."""
+    """What a rollback did not manage: failed compensations, those left undone after a stop, and a
+    cancellation that arrived while it ran."""
 
     failures: tuple[CompensationFailure, ...] = ()
     not_compensated: tuple[str, ...] = ()
+    cancellation: TerminalError | None = None
+
+    def then(self, later: Rollback) -> Rollback:
+        """This rollback followed by `later`."""
+        return Rollback(
+            self.failures + later.failures,
+            self.not_compensated + later.not_compensated,
+            self.cancellation or later.cancellation,
+        )
 
 
-def _undo_future(saga: SagaContext, entry: PendingCompensation | PendingRemote, error: TerminalError) -> Awaitable[Any]:
+class RollbackIncomplete(TerminalError):
+    """Internal: a partial rollback (of a fallback's first branch) failed or stopped; the saga ends."""
+
+    def __init__(self, original: TerminalError, rollback: Rollback) -> None:
+        super().__init__(original.message, original.status_code)
+        self.original = original
+        self.rollback = rollback
+
+
+def _undo_future(
+    saga: SagaContext, entry: PendingCompensation | PendingRemote, error: TerminalError, attempt: int = 0
+) -> Awaitable[Any]:
     call = StepCall(entry.step, saga.invocation_id, entry.position, True)
     if isinstance(entry, PendingRemote):
-        return saga.ctx.generic_call(
-            entry.service,
-            REMOTE_COMPENSATE,
-            json.dumps(cause_payload(cause_of(error, entry.step))).encode(),
-            key=entry.key,
-            idempotency_key=call.idempotency_key,
-        )
+        key = call.idempotency_key if attempt == 0 else f"{call.idempotency_key}:{attempt}"
+        body = json.dumps(cause_payload(cause_of(error, entry.step))).encode()
+        return saga.ctx.generic_call(entry.service, REMOTE_COMPENSATE, body, key=entry.key, idempotency_key=key)
     leaf = entry.leaf
     options = leaf.compensation_run_options
     if leaf.options.compensation_retry is None and saga.policy.retry is not None:
-        options = saga.policy.retry.to_run_options()
+        options = saga.policy.retry_run_options
     return saga.ctx.run_typed(
         COMPENSATE_PREFIX + leaf.name, leaf.undo, options, entry.data, entry.failed, call, cause_of(error, leaf.name)
     )
@@ -297,23 +329,23 @@ def cause_payload(cause: FailureCause) -> dict[str, object]:
 
 async def _run_concurrently(
     saga: SagaContext, entries: Sequence[PendingCompensation | PendingRemote], error: TerminalError
-) -> list[CompensationFailure]:
+) -> Rollback:
     futures = [_undo_future(saga, entry, error) for entry in entries]
-    await settle(futures)
+    cancellation = await settle(futures)
     failures: list[CompensationFailure] = []
     for entry, future in zip(entries, futures, strict=True):
         try:
             await future
         except TerminalError as failure:
-            if saga.policy.on_failure == "escalate":
-                unresolved = await _escalate(saga, entry, failure.message, error)
-                if unresolved is not None:
-                    failures.append(unresolved)
+            if saga.policy.on_failure != "escalate":
+                failures.append(CompensationFailure(entry.step, failure.message))
                 continue
-            failures.append(CompensationFailure(entry.step, failure.message))
+            outcome = await _escalate(saga, entry, failure.message, error)
+            failures.extend(outcome.failures)
+            cancellation = cancellation or outcome.cancellation
         else:
             saga.notify("compensated", entry.step)
-    return failures
+    return Rollback(tuple(failures), (), cancellation)
 
 
 ESCALATION_CHOICES = ("retry", "skip")
@@ -321,50 +353,75 @@ ESCALATION_CHOICES = ("retry", "skip")
 
 async def _escalate(
     saga: SagaContext, entry: PendingCompensation | PendingRemote, reason: str, error: TerminalError
-) -> CompensationFailure | None:
-    """Park on a durable awakeable until an operator answers "retry" or "skip"."""
+) -> Rollback:
+    """Park on a durable awakeable until an operator answers "retry" or "skip".
+
+    A cancellation while parked leaves this compensation undone (reported) and lets the rollback go on.
+    """
+    attempt = 0
     while True:
         awakeable_id, decision = saga.ctx.awakeable(type_hint=str)
         saga.notify("parked", entry.step, f"{awakeable_id} {reason}")
         logging.getLogger("restate_saga").warning(
-            'saga compensation %r failed (%s); parked on awakeable %s: resolve it with "retry" or "skip"',
+            "saga compensation %r failed (%s); parked on awakeable %s: resolve it with one of %s",
             entry.step,
             reason,
             awakeable_id,
+            ESCALATION_CHOICES,
         )
+        cancelled = await _interrupted(decision)
+        if cancelled is not None:
+            saga.notify("resumed", entry.step, "cancelled")
+            left = CompensationFailure(entry.step, f"{reason} (left undone: cancelled while parked)")
+            return Rollback((left,), (), cancelled)
         choice = await decision
         saga.notify("resumed", entry.step, str(choice))
         if choice == "skip":
-            return CompensationFailure(entry.step, f"{reason} (skipped by an operator)")
+            return Rollback((CompensationFailure(entry.step, f"{reason} (skipped by an operator)"),))
+        if choice != "retry":
+            reason = f"{reason}; an operator answered {choice!r}, expected one of {ESCALATION_CHOICES}"
+            continue
+        attempt += 1
+        retry = _undo_future(saga, entry, error, attempt)
+        cancellation = await settle([retry])
         try:
-            await _undo_future(saga, entry, error)
+            await retry
         except TerminalError as again:
+            if cancellation is not None:
+                return Rollback((CompensationFailure(entry.step, again.message),), (), cancellation)
             reason = again.message
             continue
         saga.notify("compensated", entry.step)
+        return Rollback((), (), cancellation)
+
+
+async def _interrupted(future: Awaitable[Any]) -> TerminalError | None:
+    """Wait for `future`; return the cancellation instead if one arrives first."""
+    if not isinstance(future, ServerDurableFuture):
         return None
-
-
-async def _compensate_entries(saga: SagaContext, stack: Sequence[Pending | None], error: TerminalError) -> Rollback:
-    pending = [entry for entry in reversed(stack) if entry is not None]
-    failures: list[CompensationFailure] = []
-    if saga.policy.parallel:
-        flat = [e for entry in pending for e in (entry.entries if isinstance(entry, PendingGroup) else (entry,))]
-        return Rollback(tuple(await _run_concurrently(saga, flat, error)))
-    for index, entry in enumerate(pending):
-        if isinstance(entry, PendingGroup):
-            new = await _run_concurrently(saga, entry.entries, error)
-        else:
-            new = await _run_concurrently(saga, [entry], error)
-        failures.extend(new)
-        if new and saga.policy.on_failure == "stop":
-            left = [e.step for later in pending[index + 1 :] for e in _members(later)]
-            return Rollback(tuple(failures), tuple(left))
-    return Rollback(tuple(failures))
+    try:
+        await restate.gather(future)
+    except TerminalError as cancellation:
+        return cancellation
+    return None
 
 
 def _members(entry: Pending) -> tuple[PendingCompensation | PendingRemote, ...]:
     return entry.entries if isinstance(entry, PendingGroup) else (entry,)
+
+
+async def _compensate_entries(saga: SagaContext, stack: Sequence[Pending | None], error: TerminalError) -> Rollback:
+    pending = [entry for entry in reversed(stack) if entry is not None]
+    if saga.policy.parallel:
+        return await _run_concurrently(saga, [e for entry in pending for e in _members(entry)], error)
+    rollback = Rollback()
+    for index, entry in enumerate(pending):
+        step_rollback = await _run_concurrently(saga, _members(entry), error)
+        rollback = rollback.then(step_rollback)
+        if step_rollback.failures and saga.policy.on_failure == "stop":
+            left = tuple(e.step for later in pending[index + 1 :] for e in _members(later))
+            return rollback.then(Rollback((), left))
+    return rollback
 
 
 async def compensate(saga: SagaContext, error: TerminalError) -> Rollback:
@@ -388,7 +445,16 @@ async def run_saga(
     try:
         return await body(saga, value)
     except TerminalError as error:
-        rollback = await compensate(saga, error)
+        rollback = Rollback()
+        if isinstance(error, RollbackIncomplete):
+            rollback, error = error.rollback, error.original
+        if rollback.not_compensated:  # a stopped rollback stays stopped
+            stack = saga._stack  # pyright: ignore[reportPrivateUsage]
+            left = tuple(e.step for entry in reversed(stack) if entry is not None for e in _members(entry))
+            stack.clear()
+            rollback = rollback.then(Rollback((), left))
+        else:
+            rollback = rollback.then(await compensate(saga, error))
         failed_step = error.step if isinstance(error, StepFailedError) else None
         raise SagaCompensatedError(
             error.message, error.status_code, failed_step, rollback.failures, rollback.not_compensated

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
@@ -21,6 +21,20 @@ __all__ = [
     "StepRetryPolicy",
     "WorkflowRetryPolicy",
 ]
+
+
+class PassThroughBytes(Serde[bytes]):
+    """Journal values are encoded by restate_saga itself; the SDK stores the bytes unchanged."""
+
+    def deserialize(self, buf: bytes) -> bytes | None:
+        return buf
+
+    def serialize(self, obj: bytes | None) -> bytes:
+        return b"" if obj is None else obj
+
+
+PASS_THROUGH = PassThroughBytes()
+DEFAULT_RUN_OPTIONS: RunOptions[bytes] = RunOptions(serde=PASS_THROUGH)
 
 ErrorMapper = Callable[[Exception], restate.TerminalError | None]
 """Turns an exception into a `TerminalError` (compensate now) or returns None (let Restate retry)."""
@@ -74,7 +88,7 @@ class StepRetryPolicy:
     def to_run_options(self) -> RunOptions[bytes]:
         """The SDK's `RunOptions` for this policy (values travel as encoded bytes)."""
         return RunOptions(
-            serde=_BYTES,
+            serde=PASS_THROUGH,
             max_attempts=None if self.max_retry_attempts is None else self.max_retry_attempts + 1,
             max_duration=self.max_duration,
             initial_retry_interval=self.initial_retry_interval,
@@ -125,10 +139,13 @@ class CompensationPolicy:
     retry: StepRetryPolicy | None = None
     allow_compensation_to_give_up: bool = False
     """Acknowledge that a finite `retry` may leave compensations undone (silences the warning)."""
+    retry_run_options: RunOptions[bytes] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.retry is not None and self.retry.is_finite and not self.allow_compensation_to_give_up:
             warn_finite_compensation_retry("CompensationPolicy.retry")
+        options = self.retry.to_run_options() if self.retry is not None else DEFAULT_RUN_OPTIONS
+        object.__setattr__(self, "retry_run_options", options)
         if self.on_failure not in ("continue", "stop", "escalate"):
             raise ValueError(
                 f"CompensationPolicy.on_failure must be 'continue', 'stop' or 'escalate', got {self.on_failure!r}"
@@ -182,17 +199,3 @@ class SagaWorkflowOptions:
     record_plan_fingerprint: bool = False
     """Journal the plan's fingerprint as each invocation starts (one extra entry) and refuse, with a
     clear retryable error, to replay an invocation under a deployment whose plan has changed."""
-
-
-class _PassThroughBytes(Serde[bytes]):
-    """Journal values are encoded by restate_saga itself; the SDK stores the bytes unchanged."""
-
-    def deserialize(self, buf: bytes) -> bytes | None:
-        return buf
-
-    def serialize(self, obj: bytes | None) -> bytes:
-        return b"" if obj is None else obj
-
-
-_BYTES = _PassThroughBytes()
-DEFAULT_RUN_OPTIONS: RunOptions[bytes] = RunOptions(serde=_BYTES)

@@ -86,8 +86,11 @@ class RemoteSaga(restate.VirtualObject, Generic[I, O]):
                     PendingCompensation(leaf, data, bool(item["failed"]), int(item["position"]))
                 )
             rollback = await compensate(saga, _cause_error(raw))
-            ctx.clear(STATE_KEY)
-            if rollback.failures:
+            failed = {failure.step for failure in rollback.failures}
+            if not failed:
+                ctx.clear(STATE_KEY)
+            else:  # keep only what is still to undo, so that a later compensate call finishes the job
+                ctx.set(STATE_KEY, [item for item in saved if item["step"] in failed])
                 raise SagaCompensatedError("remote compensation failed", 500, None, rollback.failures)
             return json.dumps([item["step"] for item in reversed(saved)]).encode()
 

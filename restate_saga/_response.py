@@ -9,8 +9,8 @@ from typing_extensions import TypeVar
 
 __all__ = ["StepResponse"]
 
-O_co = TypeVar("O_co", covariant=True, default=Any)
-C_co = TypeVar("C_co", covariant=True, default=Any)
+O_co = TypeVar("O_co", covariant=True)
+C_co = TypeVar("C_co", covariant=True)
 D = TypeVar("D")
 T = TypeVar("T")
 

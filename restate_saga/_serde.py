@@ -6,25 +6,15 @@ from typing import Any
 
 from pydantic_core import PydanticSerializationError
 from restate import TerminalError
-from restate.serde import Serde
 
 from ._codec import adapter_for
+from ._options import PASS_THROUGH
 from ._validation import input_validator, validate_json_input
 
 __all__ = ["RAW", "decode_input", "encode_output"]
 
 
-class _Raw(Serde[bytes]):
-    """Hands the SDK's bytes over unchanged (input) and takes encoded bytes back (output)."""
-
-    def deserialize(self, buf: bytes) -> bytes | None:
-        return buf
-
-    def serialize(self, obj: bytes | None) -> bytes:
-        return b"" if obj is None else obj
-
-
-RAW = _Raw()
+RAW = PASS_THROUGH
 
 
 def decode_input(target: str, tp: object, raw: bytes) -> Any:

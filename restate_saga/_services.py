@@ -172,7 +172,7 @@ class SagaRestateWorkflow(restate.Workflow):
 
         return decorate
 
-    async def run_as_step(self, parent_saga: SagaContext, value: Any) -> Any:
+    async def run_as_step(self, parent_saga: SagaContext, value: object) -> object:
         """Run the main handler inside `parent_saga` (with the parent's context); compensations join it."""
         if self._main is None:
             raise StepDefinitionError(f"workflow {self.name!r} has no main handler")

@@ -64,7 +64,9 @@ class Step(Generic[I, O, C]):
 
     def then(self, next_step: Step[O, O2, object], /) -> Step[I, O2, None]:
         """This step, then `next_step` on its output."""
-        return Step(f"{self.name} >> {next_step.name}", Then(self.node, next_step.node))
+        first = self.name.split(" >> ", 1)[0]
+        last = next_step.name.rsplit(" >> ", 1)[-1]
+        return Step(f"{first} >> {last}", Then(self.node, next_step.node))
 
     def map(self, fn: Callable[[O], O2], /, label: str | None = None) -> Step[I, O2, None]:
         """A pure transform of this step's output; costs no journal entry (keep it deterministic)."""
@@ -123,9 +125,6 @@ class Step(Generic[I, O, C]):
 
     def __str__(self) -> str:
         return str(self.plan)
-
-
-ActionResult = StepResponse[O, C] | O
 
 
 def leaf_step(
@@ -274,8 +273,24 @@ def step(
 @overload
 def hybrid_step(
     name: str,
+    action: Callable[[I2], Awaitable[StepResponse[O2, object]]],
+    compensate: None = None,
+    *,
+    options: SagaStepOptions | None = None,
+) -> Step[I2, O2, Never]: ...
+@overload
+def hybrid_step(
+    name: str,
+    action: Callable[[I2], Awaitable[O2]],
+    compensate: None = None,
+    *,
+    options: SagaStepOptions | None = None,
+) -> Step[I2, O2, Never]: ...
+@overload
+def hybrid_step(
+    name: str,
     action: Callable[[I2], Awaitable[StepResponse[O2, C2]]],
-    compensate: Callable[[C2 | I2], Awaitable[object]] | None = None,
+    compensate: Callable[[C2 | I2], Awaitable[object]],
     *,
     options: SagaStepOptions | None = None,
 ) -> Step[I2, O2, C2 | I2]: ...
@@ -283,7 +298,7 @@ def hybrid_step(
 def hybrid_step(
     name: str,
     action: Callable[[I2], Awaitable[O2]],
-    compensate: Callable[[O2 | I2], Awaitable[object]] | None = None,
+    compensate: Callable[[O2 | I2], Awaitable[object]],
     *,
     options: SagaStepOptions | None = None,
 ) -> Step[I2, O2, O2 | I2]: ...

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from typing import Any, Generic, cast
 
 import restate
@@ -112,6 +111,11 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
 
         policy = self.options.compensation
         planned = fingerprint(self.plan) if self.options.record_plan_fingerprint else None
+        if planned is not None and not isinstance(handler, Step):
+            raise StepDefinitionError(
+                f"saga service {name!r}: record_plan_fingerprint needs a pipeline (Step); the steps of saga "
+                "code are only known when it runs, so a change to them could not be detected"
+            )
 
         async def run(ctx: restate.Context, raw: bytes = b"") -> bytes:
             if planned is not None:
@@ -140,10 +144,6 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
         if isinstance(handler, Step):
             return describe(cast(Step[Any, Any, Any], handler).node)
         return CodePlan(getattr(handler, "__name__", self.name))
-
-    def describe_options(self) -> dict[str, Any]:
-        """The options as plain data (for logs and tests)."""
-        return asdict(self.options)
 
 
 def create_saga_workflow(

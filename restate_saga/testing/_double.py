@@ -34,7 +34,7 @@ class FakeEntry:
     status_code: int = 500
 
 
-@dataclass
+@dataclass(eq=False)
 class FakeContext:
     """A Restate context double that journals `run_typed` entries in memory.
 
@@ -135,6 +135,10 @@ class FakeContext:
         """A minimal request: only its `id` is meaningful."""
         return _FakeRequest(self.invocation_id)
 
+    def sleep(self, delta: Any, name: str | None = None) -> Awaitable[None]:
+        """A durable timer; the double never waits (deadlines are not simulated)."""
+        return _Elapsed()
+
     def key(self) -> str:
         """The virtual object / workflow key."""
         return self.object_key
@@ -162,6 +166,16 @@ class FakeContext:
 @dataclass(frozen=True, slots=True)
 class _FakeRequest:
     id: str
+
+
+class _Elapsed:
+    """An already elapsed timer."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return
+        yield
 
 
 @dataclass(frozen=True, slots=True)

@@ -243,3 +243,20 @@ def test_escalation_skip_records_the_compensation_as_failed_and_goes_on(bed: Res
         "undo Start start failed=False cause=later_failure:Doomed",
         "undo Start done",
     ]
+
+
+def test_cancelling_a_parked_saga_leaves_that_compensation_undone_and_finishes_the_rollback(
+    bed: RestateTestBed,
+) -> None:
+    run = new_run()
+    key = f"esc-{run}"
+    invocation = bed.send("Escalating", "run", {"run": run, "fail": ["Doomed"]}, key=key)
+    _parked(bed, key)
+    bed.cancel(invocation)
+    result = bed.attach(invocation)
+    assert "left undone: cancelled while parked" in result.message
+    assert events(run)[-3:] == [
+        "undo Fragile attempt 1",
+        "undo Start start failed=False cause=later_failure:Doomed",
+        "undo Start done",
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import assert_type
+from typing import Never, assert_type
 
 import restate
 from pydantic import BaseModel
@@ -62,7 +62,7 @@ async def validate(ctx: restate.Context, value: CheckoutInput) -> StepResponse[b
     return StepResponse(True, compensation_data=None)
 
 
-assert_type(validate, Step[CheckoutInput, bool, None])
+assert_type(validate, Step[CheckoutInput, bool, Never])
 assert_type(create_order.then(charge), Step[CheckoutInput, int, None])
 
 
