@@ -1,6 +1,7 @@
 """A real-Restate test bed for sagas: start restate-server, serve an app, call it, read journals."""
 
 from ._bed import CallResult, JournalEntry, RestateTestBed, register_deployment
+from ._cluster import ClusterNode, NodeStatus, RestateCluster
 from ._double import FakeContext, FakeEntry, JournalMismatch
 from ._identity import IdentityKeys, make_identity_keys
 from ._inject import InjectionOutcome, InjectionReport, check_compensations, keyed
@@ -18,6 +19,7 @@ __all__ = [
     "AppProcess",
     "AppThread",
     "CallResult",
+    "ClusterNode",
     "FakeContext",
     "FakeEntry",
     "IdentityKeys",
@@ -25,6 +27,8 @@ __all__ = [
     "InjectionReport",
     "JournalEntry",
     "JournalMismatch",
+    "NodeStatus",
+    "RestateCluster",
     "RestateServer",
     "RestateServerNotFound",
     "RestateTestBed",

@@ -1,0 +1,1 @@
+"""Sagas on a replicated Restate cluster, with nodes killed mid-run."""
