@@ -14,6 +14,7 @@ None of `~@!` can start a JSON document, so the forms cannot be confused.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -94,7 +95,7 @@ class StepCodec:
         response = cast(StepResponse[object, object], result)
         if response.failure is not None:
             data = _dump(self._data, response.compensation_data, "compensation data", self.data_type)
-            head = _dump(_STR, response.failure, "failure message", str)
+            head = json.dumps(response.failure).encode()
             return b"%s[%s,%d,%s]" % (_FAILURE, head, response.status_code, data or b"null")
         output = _dump(self._output, response.output, "output", self.output_type)
         if not self.compensated or response.data_is_output:
@@ -126,9 +127,6 @@ class StepCodec:
             raise StepFailedError(
                 self.step, f"its journaled result does not match the declared types: {error}"
             ) from error
-
-
-_STR: TypeAdapter[Any] = TypeAdapter(str)
 
 
 def _dump(adapter: TypeAdapter[Any], value: object, what: str, tp: object) -> bytes:

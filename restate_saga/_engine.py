@@ -10,8 +10,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import restate
-from restate import TerminalError
-from restate.server_context import ServerDurableFuture
+from restate import RestateDurableFuture, TerminalError
 
 from ._cause import FailureCause, cause_of, is_cancellation
 from ._codec import adapter_for
@@ -101,7 +100,7 @@ async def settle(futures: Sequence[Awaitable[Any]]) -> TerminalError | None:
     own completion afterwards makes sure no action finishes its side effect after the
     compensations (its own undo included) have started.
     """
-    durable = [f for f in futures if isinstance(f, ServerDurableFuture)]
+    durable = [f for f in futures if isinstance(f, RestateDurableFuture)]
     if not durable:  # an in-process double: settled when awaited; it may simulate a cancellation
         signals = [getattr(f, "cancel_signal", None) for f in futures]
         return next((s for s in signals if isinstance(s, TerminalError)), None)
@@ -169,7 +168,7 @@ async def _wait(
     saga: SagaContext, futures: Sequence[Awaitable[Any]], deadline: _Deadline | None, step: str
 ) -> TerminalError | None:
     """Settle `futures`, racing the deadline's timer if any; the interruption (timeout, cancellation), if any."""
-    durable = [f for f in futures if isinstance(f, ServerDurableFuture)]
+    durable = [f for f in futures if isinstance(f, RestateDurableFuture)]
     if deadline is None or not durable:
         return await settle(futures)
     timer = deadline.timer
@@ -397,7 +396,7 @@ async def _escalate(
 
 async def _interrupted(future: Awaitable[Any]) -> TerminalError | None:
     """Wait for `future`; return the cancellation instead if one arrives first."""
-    if not isinstance(future, ServerDurableFuture):
+    if not isinstance(future, RestateDurableFuture):
         return None
     try:
         await restate.gather(future)
