@@ -105,12 +105,18 @@ class AppThread:
 
 @dataclass
 class AppProcess:
-    """Serves `module:attribute` with hypercorn in a child process that can be killed and restarted."""
+    """Serves `module:attribute` with hypercorn in a child process that can be killed and restarted.
+
+    `python` runs it with another interpreter (e.g. another virtualenv); the child then does not
+    inherit this process's PYTHONPATH and VIRTUAL_ENV.
+    """
 
     target: str
     port: int = 0
     env: dict[str, str] = field(default_factory=dict[str, str])
     cwd: Path | None = None
+    python: Path | None = None
+    log_level: str = "WARNING"
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -126,19 +132,15 @@ class AppProcess:
     def start(self) -> Self:
         """Start (or restart) the process on the same port and wait until it listens."""
         self.port = self.port or free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "hypercorn",
-            self.target,
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--log-level",
-            "WARNING",
-        ]
+        python = str(self.python) if self.python else sys.executable
+        command = [python, "-m", "hypercorn", self.target, "--bind", f"127.0.0.1:{self.port}"]
+        inherited = dict(os.environ)
+        if self.python:  # another interpreter must not import this one's packages
+            inherited.pop("PYTHONPATH", None)
+            inherited.pop("VIRTUAL_ENV", None)
         self._process = subprocess.Popen(
-            command,
-            env={**os.environ, **self.env},
+            [*command, "--log-level", self.log_level],
+            env={**inherited, **self.env},
             cwd=self.cwd,
             stdin=subprocess.DEVNULL,
             start_new_session=True,

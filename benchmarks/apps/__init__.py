@@ -1,0 +1,1 @@
+"""The three implementations of the benchmark sagas, each served as its own deployment."""
