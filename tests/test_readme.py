@@ -11,8 +11,11 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 
-def test_readme_shows_the_generated_checkout_diagram() -> None:
+def test_readme_shows_the_generated_diagrams_of_the_example_pipelines() -> None:
+    from examples.travel import travel_booking
+
     assert "```mermaid\n" + checkout_pipeline.to_mermaid() + "```" in README
+    assert "```mermaid\n" + travel_booking.to_mermaid() + "```" in README
 
 
 def test_readme_commands_exist_and_ci_runs_the_test_command() -> None:
