@@ -17,7 +17,7 @@ from restate import TerminalError
 from typing_extensions import TypeVar
 
 from ._codec import adapter_for
-from ._context import PendingCompensation, PendingGroup, PendingRemote, SagaContext
+from ._context import PendingCompensation, PendingRemote, SagaContext
 from ._engine import REMOTE_COMPENSATE, REMOTE_RUN, compensate, run_saga
 from ._errors import SagaCompensatedError, StepDefinitionError, StepFailedError
 from ._options import SagaWorkflowOptions
@@ -101,15 +101,11 @@ class RemoteSaga(restate.VirtualObject, Generic[I, O]):
 
 def _encode_stack(saga: SagaContext) -> list[dict[str, Any]]:
     encoded: list[dict[str, Any]] = []
-    for entry in saga._stack:  # pyright: ignore[reportPrivateUsage]
-        members = entry.entries if isinstance(entry, PendingGroup) else (entry,)
-        for member in members:
-            if member is None:
-                continue
-            if isinstance(member, PendingRemote):
-                raise TerminalError(f"step {member.step!r}: a remote sub-saga cannot itself call remote sub-sagas")
-            data = adapter_for(member.leaf.codec.data_type).dump_python(member.data, mode="json")
-            encoded.append({"step": member.step, "position": member.position, "failed": member.failed, "data": data})
+    for member in saga.compensations:
+        if isinstance(member, PendingRemote):
+            raise TerminalError(f"step {member.step!r}: a remote sub-saga cannot itself call remote sub-sagas")
+        data = adapter_for(member.leaf.codec.data_type).dump_python(member.data, mode="json")
+        encoded.append({"step": member.step, "position": member.position, "failed": member.failed, "data": data})
     return encoded
 
 

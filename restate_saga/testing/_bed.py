@@ -105,12 +105,14 @@ class RestateTestBed:
     def start(self) -> Self:
         """Start the server and the app and register the deployment."""
         self.server.start()
+        started = False
         try:
             self.served.start()
             register_deployment(self.server.admin_url, self.served.url)
-        except BaseException:
-            self.stop()
-            raise
+            started = True
+        finally:
+            if not started:  # leave nothing running behind a failed start
+                self.stop()
         self._client = httpx.Client(timeout=self.call_timeout)
         return self
 

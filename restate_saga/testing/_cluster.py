@@ -236,15 +236,17 @@ class RestateCluster:
             )
             for index, (node_port, admin_port, ingress_port) in enumerate(ports)
         )
+        started = False
         try:
             for node in self._nodes:
                 node.config_file.write_text(self.config(node.index))
             for node in self._nodes:
                 self._spawn(node)
             self.wait_ready(self.startup_timeout)
-        except BaseException:
-            self.stop()
-            raise
+            started = True
+        finally:
+            if not started:  # leave nothing running behind a failed start
+                self.stop()
         return self
 
     def config(self, index: int) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Literal, cast
 
 from restate import TerminalError
 
-from .._context import PendingCompensation, PendingGroup, PendingRemote, SagaContext
+from .._context import PendingGroup, SagaContext
 from .._engine import COMPENSATE_PREFIX, run_saga
 from .._plan import Leaf, Mode
 from .._step import Step
@@ -85,13 +85,7 @@ def _body(saga: object) -> Callable[[SagaContext, Any], Awaitable[Any]]:
 
 def _registered(saga: SagaContext) -> list[tuple[int, str]]:
     """(position, step) of every compensation registered on the saga's stack."""
-    found: list[tuple[int, str]] = []
-    for entry in saga._stack:  # pyright: ignore[reportPrivateUsage]
-        members = entry.entries if isinstance(entry, PendingGroup) else (entry,)
-        for member in members:
-            if isinstance(member, PendingCompensation | PendingRemote):
-                found.append((member.position, member.step))
-    return found
+    return [(entry.position, entry.step) for entry in saga.compensations]
 
 
 def keyed(handler: Callable[[SagaContext, Any, Any], Awaitable[Any]]) -> Callable[[SagaContext, Any], Awaitable[Any]]:

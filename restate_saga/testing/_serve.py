@@ -47,7 +47,7 @@ class AppThread:
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
     _stop: asyncio.Event | None = field(default=None, init=False, repr=False)
-    _error: BaseException | None = field(default=None, init=False, repr=False)
+    _error: Exception | None = field(default=None, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -76,13 +76,15 @@ class AppThread:
         def run() -> None:
             try:
                 asyncio.run(main())
-            except BaseException as error:  # reported to the starting thread
+            except Exception as error:  # reported to the starting thread
                 self._error = error
                 ready.set()
 
         self._thread = threading.Thread(target=run, name=f"hypercorn:{self.port}", daemon=True)
         self._thread.start()
         ready.wait(10)
+        if self._error is not None:
+            raise RuntimeError(f"hypercorn could not serve the app on port {self.port}: {self._error!r}")
         _wait_listening(self.port, 15, alive=lambda: self._thread is not None and self._thread.is_alive())
         return self
 
