@@ -24,6 +24,15 @@ SAGAS = 60
 KILLS = 6
 
 
+def _wait_for_attempts(ledger_path: str, count: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sqlite3.connect(ledger_path, timeout=10) as db:
+            if db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] >= count:
+                return
+        time.sleep(0.02)
+
+
 def _appended_ms(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000
 
@@ -45,8 +54,10 @@ def test_sagas_survive_random_sigkills(tmp_path: Path) -> None:
                 saga: bed.send("CrashSaga", "run", {"saga": saga, "fail_at": fail_at}, idempotency_key=saga)
                 for saga, fail_at in sagas.items()
             }
-            for _ in range(KILLS):
-                time.sleep(rng.uniform(0.1, 0.5))
+            for kill in range(KILLS):
+                # kill while sagas are running: once the ledger shows a new batch of executions
+                _wait_for_attempts(ledger_path, 20 * (kill + 1))
+                time.sleep(rng.uniform(0.0, 0.1))
                 app.kill()
                 time.sleep(rng.uniform(0.05, 0.3))
                 app.start()
@@ -103,4 +114,5 @@ def test_sagas_survive_random_sigkills(tmp_path: Path) -> None:
         f"{sum(len(v) for v in effects.values())} effects ({duplicates} re-executions deduplicated by key)"
     )
     assert late_attempts == [], (seed, late_attempts)
+    assert duplicates > 0, "no kill landed inside a step: the test did not exercise re-execution"
     assert Counter(len(v) for v in effects.values()) == Counter(4 if fail_at else 3 for fail_at in sagas.values())
