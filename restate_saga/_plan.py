@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 from restate import RunOptions, TerminalError
 
+from . import _faults
 from ._cause import FailureCause
 from ._codec import StepCodec
 from ._current import StepCall, enter, leave
@@ -50,6 +51,8 @@ class Leaf:
 
     async def attempt(self, value: object, call: StepCall) -> bytes:
         """One attempt of the forward action, inside `ctx.run_typed`: its journal value."""
+        if _faults.ARMED:
+            _faults.check(self)
         token = enter(call)
         try:
             result = await self.action(value)

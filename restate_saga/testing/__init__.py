@@ -5,6 +5,7 @@ from ._cluster import ClusterNode, NodeStatus, RestateCluster
 from ._double import FakeContext, FakeEntry, JournalMismatch
 from ._identity import IdentityKeys, make_identity_keys
 from ._inject import InjectionOutcome, InjectionReport, check_compensations, keyed
+from ._live import check_compensations_live
 from ._serve import AppProcess, AppThread
 from ._server import (
     RESTATE_SERVER_VERSION,
@@ -33,6 +34,7 @@ __all__ = [
     "RestateServerNotFound",
     "RestateTestBed",
     "check_compensations",
+    "check_compensations_live",
     "find_restate_server",
     "free_port",
     "keyed",

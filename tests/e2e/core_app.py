@@ -270,3 +270,12 @@ SuspendingCounted = create_saga_workflow(
     "SuspendingCounted", counted_body, SagaWorkflowOptions(inactivity_timeout=timedelta(0))
 )
 services.append(SuspendingCounted)
+
+
+# --- a saga that succeeds but whose rollback would fail (for failure injection) ----------------
+
+LatentlyBroken = create_saga_workflow(
+    "LatentlyBroken",
+    step("First", first, undo_first).then(step("Broken", first, undo_broken)).then(step("Last", first)),
+)
+services.append(LatentlyBroken)
