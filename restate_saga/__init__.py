@@ -5,37 +5,35 @@ Steps are immutable values `Step[I, O, C]`; combinators (`then`, `map`, `nested`
 seed API (`@saga_step`, `@saga_workflow`, ...) builds the same values underneath.
 """
 
+from inspect import get_annotations
+from types import FunctionType
+from typing import get_type_hints
+
 from ._cause import CauseKind, FailureCause
 from ._context import PendingCompensation, PendingRemote, SagaContext
 from ._current import StepCall, current_step
 from ._decorators import create_saga_step, create_saga_step_strict, saga_step, saga_step_strict
-from ._describe import (
-    CodePlan,
-    FallbackPlan,
-    MapPlan,
-    NestedPlan,
-    ParallelPlan,
-    Plan,
-    RemotePlan,
-    SequencePlan,
-    StepPlan,
-    TimeoutPlan,
-    fingerprint,
-    to_dot,
-    to_mermaid,
-)
+from ._diagrams import to_dot, to_mermaid
 from ._engine import run_saga
 from ._errors import (
     CompensationFailure,
     ContextMisuseError,
     InvalidInputError,
     PlanChangedError,
+    RestateSagaError,
     SagaCompensatedError,
     StepDefinitionError,
     StepFailedError,
     StepTimeoutError,
 )
+from ._keyed import (
+    SagaRestateWorkflow,
+    SagaVirtualObject,
+    create_saga_restate_workflow,
+    create_saga_virtual_object,
+)
 from ._nested import create_saga_module, run_nested_saga
+from ._nodes import Mode
 from ._options import (
     CompensationPolicy,
     ErrorMapper,
@@ -47,7 +45,19 @@ from ._options import (
 )
 from ._parallel import parallel
 from ._pivot import Compensatable, Retriable, compensatable
-from ._plan import Mode
+from ._plans import (
+    CodePlan,
+    FallbackPlan,
+    MapPlan,
+    NestedPlan,
+    ParallelPlan,
+    Plan,
+    RemotePlan,
+    SequencePlan,
+    StepPlan,
+    TimeoutPlan,
+    fingerprint,
+)
 from ._registry import (
     clear_terminal_errors,
     register_terminal_errors,
@@ -57,14 +67,8 @@ from ._registry import (
 )
 from ._remote import RemoteSaga, RemoteSagaRef, create_remote_saga, remote_saga_ref, remote_step
 from ._response import StepResponse
-from ._services import (
-    SagaRestateWorkflow,
-    SagaVirtualObject,
-    create_saga_restate_workflow,
-    create_saga_virtual_object,
-)
+from ._service import SagaHandler, SagaWorkflowService, create_saga_workflow, saga_workflow
 from ._step import Step, as_step, hybrid_step, nested, step
-from ._workflow import SagaHandler, SagaWorkflowService, create_saga_workflow, saga_workflow
 
 __all__ = [
     "CauseKind",
@@ -89,6 +93,7 @@ __all__ = [
     "RemotePlan",
     "RemoteSaga",
     "RemoteSagaRef",
+    "RestateSagaError",
     "Retriable",
     "SagaCompensatedError",
     "SagaContext",
@@ -139,3 +144,25 @@ __all__ = [
     "to_mermaid",
     "unregister_terminal_errors",
 ]
+
+
+def _face_module(names: list[str], namespace: dict[str, object]) -> None:
+    """Public classes and functions report the package face as their module (reprs, tracebacks, docs).
+
+    A class's own annotations are resolved first, where their names are defined, so that
+    `typing.get_type_hints` (and pydantic) still read them after the move.
+    """
+    for name in names:
+        value = namespace[name]
+        if isinstance(value, type):
+            own = get_annotations(value)
+            if any(isinstance(hint, str) for hint in own.values()):
+                hints = get_type_hints(value, include_extras=True)
+                value.__annotations__ = {key: hints[key] for key in own}
+                for field in getattr(value, "__dataclass_fields__", {}).values():
+                    field.type = hints.get(field.name, field.type)
+        if isinstance(value, type | FunctionType):
+            value.__module__ = __name__
+
+
+_face_module(__all__, globals())

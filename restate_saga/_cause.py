@@ -9,8 +9,6 @@ from restate import TerminalError
 
 from ._errors import StepFailedError, StepTimeoutError
 
-__all__ = ["CauseKind", "FailureCause", "cause_of", "is_cancellation"]
-
 CauseKind = Literal["own_failure", "later_failure", "cancelled", "timeout", "aborted"]
 
 

@@ -25,8 +25,6 @@ from restate import TerminalError
 from ._errors import StepFailedError
 from ._response import StepResponse
 
-__all__ = ["Decoded", "StepCodec", "adapter_for"]
-
 _NO_UNDO = b"~"
 _PAIR = b"@"
 _FAILURE = b"!"

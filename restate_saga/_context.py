@@ -4,26 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, NoReturn, cast, final
+from typing import Literal, NoReturn, cast, final
 from weakref import WeakKeyDictionary
 
 import restate
 
 from ._errors import ContextMisuseError
+from ._nodes import Leaf
 from ._options import DEFAULT_COMPENSATION_POLICY, CompensationPolicy
-
-if TYPE_CHECKING:
-    from ._plan import Leaf
-
-__all__ = [
-    "Pending",
-    "PendingCompensation",
-    "PendingGroup",
-    "PendingRemote",
-    "SagaContext",
-    "SagaEvent",
-    "sealed_context",
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,20 +105,52 @@ class SagaContext:
         counter[0] = position + 1
         return position
 
+    # -- the compensation stack ------------------------------------------------------------
+
+    def push(self, entry: Pending) -> None:
+        """Register a compensation (or a group of them) on top of the stack."""
+        self._stack.append(entry)
+
+    def reserve(self, entry: PendingCompensation) -> int:
+        """Register a compensation before its action runs (hybrid steps); returns its slot."""
+        self._stack.append(entry)
+        return len(self._stack) - 1
+
+    def fill(self, slot: int, entry: PendingCompensation | None) -> None:
+        """Replace a reserved compensation once its action settled (None: nothing to undo)."""
+        self._stack[slot] = entry
+
+    def mark(self) -> int:
+        """The current height of the stack, for `take(since=...)`."""
+        return len(self._stack)
+
+    def take(self, since: int = 0) -> list[Pending]:
+        """Remove and return the entries registered since `mark` (all by default), oldest first.
+
+        Taken entries are off the stack: whatever happens next, they are not undone twice.
+        """
+        taken = [entry for entry in self._stack[since:] if entry is not None]
+        del self._stack[since:]
+        return taken
+
+    @property
+    def entries(self) -> Sequence[Pending]:
+        """The registered entries, oldest first, parallel groups kept together (a snapshot)."""
+        return tuple(entry for entry in self._stack if entry is not None)
+
     @property
     def compensations(self) -> Sequence[PendingCompensation | PendingRemote]:
         """The compensations that would run now, oldest first (a read-only snapshot)."""
-        flat: list[PendingCompensation | PendingRemote] = []
-        for entry in self._stack:
-            if isinstance(entry, PendingGroup):
-                flat.extend(entry.entries)
-            elif entry is not None:
-                flat.append(entry)
-        return tuple(flat)
+        return tuple(member for entry in self._stack if entry is not None for member in members(entry))
 
     def __repr__(self) -> str:
         names = ", ".join(entry.step for entry in self.compensations)
         return f"SagaContext(compensations=[{names}])"
+
+
+def members(entry: Pending) -> tuple[PendingCompensation | PendingRemote, ...]:
+    """The compensations an entry stands for (a group's members, or the entry itself)."""
+    return entry.entries if isinstance(entry, PendingGroup) else (entry,)
 
 
 class _SealedContext:

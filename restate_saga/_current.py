@@ -5,8 +5,6 @@ from __future__ import annotations
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
-__all__ = ["StepCall", "current_step"]
-
 
 @dataclass(frozen=True, slots=True)
 class StepCall:

@@ -14,12 +14,10 @@ import restate
 from typing_extensions import TypeVar
 
 from ._context import sealed_context
+from ._nodes import Mode
 from ._options import SagaStepOptions
-from ._plan import Mode
 from ._response import StepResponse
 from ._step import Step, leaf_step
-
-__all__ = ["create_saga_step", "create_saga_step_strict", "saga_step", "saga_step_strict"]
 
 I = TypeVar("I")
 O = TypeVar("O")

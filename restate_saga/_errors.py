@@ -1,4 +1,9 @@
-"""The exceptions restate_saga raises. Terminal ones derive from `restate.TerminalError`."""
+"""The exceptions restate_saga raises.
+
+Every one derives from `RestateSagaError` and keeps its builtin or SDK base: terminal ones are
+`restate.TerminalError`s, a definition error is a `ValueError`. Catch `RestateSagaError` for
+everything of this library, or the base for just that kind.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,16 @@ from dataclasses import dataclass
 
 from restate import TerminalError
 
-__all__ = [
-    "CompensationFailure",
-    "ContextMisuseError",
-    "InvalidInputError",
-    "PlanChangedError",
-    "SagaCompensatedError",
-    "StepDefinitionError",
-    "StepFailedError",
-    "StepTimeoutError",
-]
+
+class RestateSagaError(Exception):
+    """The root of every exception restate_saga raises."""
 
 
-class StepDefinitionError(ValueError):
+class StepDefinitionError(RestateSagaError, ValueError):
     """A step, pipeline or saga service was defined wrongly; raised when it is built, before any run."""
 
 
-class StepFailedError(TerminalError):
+class StepFailedError(RestateSagaError, TerminalError):
     """A step failed for good (terminal error, retries exhausted or a permanent failure)."""
 
     def __init__(self, step: str, reason: str, status_code: int = 500) -> None:
@@ -39,7 +37,7 @@ class StepTimeoutError(StepFailedError):
         self.timeout_seconds = timeout_seconds
 
 
-class InvalidInputError(TerminalError):
+class InvalidInputError(RestateSagaError, TerminalError):
     """An input did not validate against its declared type; always status 400."""
 
     def __init__(self, target: str, details: str) -> None:
@@ -48,7 +46,7 @@ class InvalidInputError(TerminalError):
         self.details = details
 
 
-class ContextMisuseError(TerminalError):
+class ContextMisuseError(RestateSagaError, TerminalError):
     """The Restate context was used inside a step's action or compensation, where it must not be."""
 
     def __init__(self, step: str, attribute: str) -> None:
@@ -62,7 +60,7 @@ class ContextMisuseError(TerminalError):
         self.attribute = attribute
 
 
-class PlanChangedError(RuntimeError):
+class PlanChangedError(RestateSagaError, RuntimeError):
     """An in-flight invocation started under another plan than the deployed one.
 
     Deliberately not terminal: Restate keeps retrying (then pauses) instead of rolling back with
@@ -88,7 +86,7 @@ class CompensationFailure:
     reason: str
 
 
-class SagaCompensatedError(TerminalError):
+class SagaCompensatedError(RestateSagaError, TerminalError):
     """A saga failed and was rolled back; names the original failure and any failed compensation.
 
     Keeps the status code of the original failure (a 4xx stays a 4xx).

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 from restate import TerminalError
 
 if TYPE_CHECKING:
-    from ._plan import Leaf
+    from ._nodes import Leaf
 
-__all__ = ["ARMED", "check"]
 
 ARMED = False
 failing: dict[str, int] = {}

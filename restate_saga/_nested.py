@@ -9,8 +9,6 @@ from typing_extensions import TypeVar
 from ._context import SagaContext
 from ._step import Step, as_step
 
-__all__ = ["create_saga_module", "run_nested_saga"]
-
 I = TypeVar("I")
 O = TypeVar("O")
 

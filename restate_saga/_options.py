@@ -6,21 +6,11 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import restate
 from restate import InvocationRetryPolicy, RunOptions
 from restate.serde import Serde
-
-__all__ = [
-    "CompensationPolicy",
-    "ErrorMapper",
-    "FiniteCompensationRetryWarning",
-    "SagaStepOptions",
-    "SagaWorkflowOptions",
-    "StepRetryPolicy",
-    "WorkflowRetryPolicy",
-]
 
 
 class PassThroughBytes(Serde[bytes]):
@@ -199,3 +189,20 @@ class SagaWorkflowOptions:
     record_plan_fingerprint: bool = False
     """Journal the plan's fingerprint as each invocation starts (one extra entry) and refuse, with a
     clear retryable error, to replay an invocation under a deployment whose plan has changed."""
+
+
+def service_options(options: SagaWorkflowOptions | None) -> dict[str, Any]:
+    """`SagaWorkflowOptions` as keyword arguments of `restate.Service`/`VirtualObject`/`Workflow`."""
+    if options is None:
+        return {}
+    kwargs: dict[str, Any] = {
+        "description": options.description,
+        "inactivity_timeout": options.inactivity_timeout,
+        "abort_timeout": options.abort_timeout,
+        "journal_retention": options.journal_retention,
+        "idempotency_retention": options.idempotency_retention,
+        "ingress_private": options.ingress_private,
+    }
+    if options.retry_policy is not None:
+        kwargs["invocation_retry_policy"] = options.retry_policy.to_invocation_retry_policy()
+    return {key: value for key, value in kwargs.items() if value is not None}

@@ -7,10 +7,8 @@ from typing import Any, Literal, overload
 from typing_extensions import TypeVar
 
 from ._errors import StepDefinitionError
-from ._plan import Leaf, Parallel
+from ._nodes import Leaf, Parallel
 from ._step import Step
-
-__all__ = ["parallel"]
 
 I = TypeVar("I")
 O1 = TypeVar("O1")

@@ -14,10 +14,8 @@ from typing import Generic, Never, final
 from typing_extensions import TypeVar
 
 from ._errors import StepDefinitionError
-from ._plan import leaves_of
+from ._nodes import leaves_of
 from ._step import Step
-
-__all__ = ["Compensatable", "Retriable", "compensatable"]
 
 I = TypeVar("I", infer_variance=True)
 O = TypeVar("O", infer_variance=True)

@@ -13,14 +13,6 @@ from restate import TerminalError
 
 from ._options import ErrorMapper
 
-__all__ = [
-    "clear_terminal_errors",
-    "register_terminal_errors",
-    "resolve_terminal_error",
-    "set_global_error_mapper",
-    "unregister_terminal_errors",
-]
-
 _registered: tuple[type[Exception], ...] = ()
 _global_mapper: ErrorMapper | None = None
 

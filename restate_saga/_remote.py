@@ -18,15 +18,14 @@ from typing_extensions import TypeVar
 
 from ._codec import adapter_for
 from ._context import PendingCompensation, PendingRemote, SagaContext
-from ._engine import REMOTE_COMPENSATE, REMOTE_RUN, compensate, run_saga
+from ._engine import run_saga
 from ._errors import SagaCompensatedError, StepDefinitionError, StepFailedError
-from ._options import SagaWorkflowOptions
-from ._plan import Leaf, Remote, input_type_of, leaves_of, output_type_of
+from ._nodes import Leaf, Remote, input_type_of, leaves_of, output_type_of
+from ._options import SagaWorkflowOptions, service_options
+from ._rollback import REMOTE_COMPENSATE, REMOTE_RUN, compensate
 from ._serde import RAW, decode_input, encode_output
+from ._signatures import restate_signature
 from ._step import Step
-from ._workflow import restate_signature, service_options
-
-__all__ = ["RemoteSaga", "RemoteSagaRef", "create_remote_saga", "remote_saga_ref", "remote_step"]
 
 I = TypeVar("I")
 O = TypeVar("O")
@@ -82,9 +81,7 @@ class RemoteSaga(restate.VirtualObject, Generic[I, O]):
             for item in saved:
                 leaf = leaves[item["step"]]
                 data = adapter_for(leaf.codec.data_type).validate_python(item["data"])
-                saga._stack.append(  # pyright: ignore[reportPrivateUsage]
-                    PendingCompensation(leaf, data, bool(item["failed"]), int(item["position"]))
-                )
+                saga.push(PendingCompensation(leaf, data, bool(item["failed"]), int(item["position"])))
             rollback = await compensate(saga, _cause_error(raw))
             failed = {failure.step for failure in rollback.failures}
             if not failed:

@@ -7,8 +7,6 @@ from typing import Any, Generic, Never, cast, final, overload
 
 from typing_extensions import TypeVar
 
-__all__ = ["StepResponse"]
-
 O_co = TypeVar("O_co", covariant=True)
 C_co = TypeVar("C_co", covariant=True)
 D = TypeVar("D")

@@ -11,9 +11,6 @@ from ._codec import adapter_for
 from ._options import PASS_THROUGH
 from ._validation import input_validator, validate_json_input
 
-__all__ = ["RAW", "decode_input", "encode_output"]
-
-
 RAW = PASS_THROUGH
 
 

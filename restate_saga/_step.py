@@ -15,15 +15,14 @@ from typing_extensions import TypeVar
 
 from ._codec import StepCodec, adapter_for
 from ._context import SagaContext
-from ._describe import Plan, check_plan, describe, fingerprint, to_dot, to_mermaid
+from ._diagrams import to_dot, to_mermaid
 from ._engine import execute, run_leaf, run_saga
 from ._errors import StepDefinitionError
+from ._nodes import Fallback, Handler, Leaf, MapNode, Mode, Nested, Node, Parallel, Then, Timeout
 from ._options import DEFAULT_COMPENSATION_POLICY, DEFAULT_RUN_OPTIONS, CompensationPolicy, SagaStepOptions
-from ._plan import Fallback, Handler, Leaf, MapNode, Mode, Nested, Node, Parallel, Then, Timeout
+from ._plans import Plan, check_plan, describe, fingerprint
 from ._response import StepResponse
 from ._validation import input_validator
-
-__all__ = ["Step", "as_step", "hybrid_step", "nested", "step"]
 
 I = TypeVar("I", infer_variance=True)
 O = TypeVar("O", infer_variance=True)

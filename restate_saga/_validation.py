@@ -11,8 +11,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ._codec import adapter_for
 from ._errors import InvalidInputError
 
-__all__ = ["describe_validation_error", "input_validator", "validate_input", "validate_json_input"]
-
 
 def input_validator(tp: object) -> TypeAdapter[Any] | None:
     """A validator for an input annotated with a pydantic model or dataclass, else None."""

@@ -14,8 +14,6 @@ import httpx
 from ._serve import AppThread
 from ._server import RestateServer
 
-__all__ = ["CallResult", "JournalEntry", "RestateTestBed", "register_deployment"]
-
 
 @dataclass(frozen=True, slots=True)
 class CallResult:

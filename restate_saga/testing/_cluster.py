@@ -29,8 +29,6 @@ import httpx
 from ._bed import RestateTestBed, register_deployment
 from ._server import RestateServer, find_restate_server, free_port
 
-__all__ = ["ClusterNode", "NodeStatus", "RestateCluster"]
-
 _ROLES = ("http-ingress", "admin", "worker", "log-server", "metadata-server")
 _METADATA_LEADER = "restate_metadata_server_replicated_leader_id"
 _PARTITION_LEADERS = "restate_num_active_partition_leaders"

@@ -17,8 +17,6 @@ from restate import RunOptions, TerminalError
 
 from .._codec import adapter_for
 
-__all__ = ["FakeContext", "FakeEntry", "FakeFuture", "FakePromise", "JournalMismatch"]
-
 
 class JournalMismatch(AssertionError):
     """A replay asked for a different entry than the journal holds (a non-deterministic saga)."""
@@ -56,6 +54,9 @@ class FakeContext:
     journal: list[FakeEntry] = field(default_factory=list[FakeEntry])
     executed: list[str] = field(default_factory=list[str])
     actions: list[Callable[..., Any]] = field(default_factory=list[Callable[..., Any]])
+    """The function passed to each `run_typed`, in call order."""
+    arguments: list[tuple[Any, ...]] = field(default_factory=list[tuple[Any, ...]])
+    """The positional arguments passed with each `run_typed` action, in call order."""
     _forward: int = field(default=0, repr=False)
 
     def as_context(self) -> restate.Context:
@@ -73,6 +74,7 @@ class FakeContext:
     ) -> Awaitable[Any]:
         """Run (or replay) one durable action."""
         self.actions.append(action)
+        self.arguments.append(args)
         signal: TerminalError | None = None
         inject_failure = False
         if not name.startswith("compensate:"):

@@ -14,14 +14,14 @@ from typing import Any, Literal, cast
 
 from restate import TerminalError
 
+from .._attempts import attempt
 from .._context import PendingGroup, SagaContext
-from .._engine import COMPENSATE_PREFIX, run_saga
-from .._plan import Leaf, Mode
+from .._engine import run_saga
+from .._nodes import Leaf, Mode
+from .._rollback import COMPENSATE_PREFIX
+from .._service import SagaWorkflowService
 from .._step import Step
-from .._workflow import SagaWorkflowService
 from ._double import FakeContext
-
-__all__ = ["InjectionOutcome", "InjectionReport", "check_compensations", "keyed"]
 
 Kind = Literal["failure", "cancellation"]
 
@@ -123,17 +123,17 @@ async def check_compensations(
     probe = SagaContext(baseline.as_context())
     await body(probe, value)  # raises if the saga does not succeed on `value`
     registered = sorted(_registered(probe))
-    grouped = any(isinstance(entry, PendingGroup) for entry in probe._stack)  # pyright: ignore[reportPrivateUsage]
+    grouped = any(isinstance(entry, PendingGroup) for entry in probe.entries)
     forward = [
-        action
-        for entry, action in zip(baseline.journal, baseline.actions, strict=True)
+        (action, args)
+        for entry, action, args in zip(baseline.journal, baseline.actions, baseline.arguments, strict=True)
         if not entry.name.startswith(COMPENSATE_PREFIX)
     ]
     outcomes: list[InjectionOutcome] = []
     kinds: list[Kind] = ["failure", "cancellation"] if cancellation else ["failure"]
     for kind in kinds:
-        for index, action in enumerate(forward):
-            leaf = getattr(action, "__self__", None)
+        for index, (action, args) in enumerate(forward):
+            leaf = args[0] if action is attempt and args else None
             if not isinstance(leaf, Leaf):
                 continue  # the saga code's own ctx.run_typed, not a step
             ctx = fresh(fail_at=index) if kind == "failure" else fresh(cancel_at=index)

@@ -8,12 +8,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from .. import _faults
-from .._engine import COMPENSATE_PREFIX
-from .._plan import Leaf, Mode
+from .._nodes import Leaf, Mode
+from .._rollback import COMPENSATE_PREFIX
 from ._bed import RestateTestBed
 from ._inject import InjectionOutcome, InjectionReport
-
-__all__ = ["check_compensations_live"]
 
 
 @contextmanager

@@ -18,8 +18,6 @@ import httpx
 
 from ._server import free_port
 
-__all__ = ["AppProcess", "AppThread"]
-
 
 def _wait_listening(port: int, timeout: float, alive: Any = None) -> None:
     deadline = time.monotonic() + timeout

@@ -17,14 +17,6 @@ from typing import Self
 
 import httpx
 
-__all__ = [
-    "RESTATE_SERVER_VERSION",
-    "RestateServer",
-    "RestateServerNotFound",
-    "find_restate_server",
-    "free_port",
-]
-
 RESTATE_SERVER_VERSION = "1.7.12"
 _LOCAL_DIR = Path(".tools") / "restate"
 _INSTALL_HINT = (

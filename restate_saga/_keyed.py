@@ -1,4 +1,4 @@
-"""Saga handlers on Restate virtual objects and long-running Restate workflows."""
+"""Keyed saga services: saga handlers on Restate virtual objects and long-running Restate workflows."""
 
 from __future__ import annotations
 
@@ -11,17 +11,10 @@ import restate
 from ._context import SagaContext, SagaEvent
 from ._engine import run_saga
 from ._errors import StepDefinitionError
-from ._options import SagaWorkflowOptions
+from ._options import SagaWorkflowOptions, service_options
 from ._serde import RAW, decode_input, encode_output
+from ._signatures import handler_types, restate_signature
 from ._validation import input_validator, validate_input
-from ._workflow import handler_types, restate_signature, service_options
-
-__all__ = [
-    "SagaRestateWorkflow",
-    "SagaVirtualObject",
-    "create_saga_restate_workflow",
-    "create_saga_virtual_object",
-]
 
 I = TypeVar("I")
 O = TypeVar("O")

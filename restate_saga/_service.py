@@ -1,9 +1,8 @@
-"""Saga services: a saga handler (or a pipeline) exposed as a `restate.Service` with a `run` handler."""
+"""The saga service: saga code (or a pipeline) exposed as a `restate.Service` with a `run` handler."""
 
 from __future__ import annotations
 
 import inspect
-import typing
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, cast
 
@@ -11,67 +10,21 @@ import restate
 from typing_extensions import TypeVar
 
 from ._context import SagaContext
-from ._describe import CodePlan, Plan, describe, fingerprint
 from ._engine import run_saga
 from ._errors import PlanChangedError, StepDefinitionError
-from ._options import DEFAULT_RUN_OPTIONS, SagaWorkflowOptions
-from ._plan import Handler, input_type_of, output_type_of
+from ._nodes import Handler
+from ._options import DEFAULT_RUN_OPTIONS, SagaWorkflowOptions, service_options
+from ._plans import CodePlan, Plan, describe, fingerprint
 from ._serde import RAW, decode_input, encode_output
+from ._signatures import handler_types, restate_signature
 from ._step import Step
 from ._validation import input_validator, validate_input
-
-__all__ = ["SagaHandler", "SagaWorkflowService", "create_saga_workflow", "saga_workflow", "service_options"]
 
 I = TypeVar("I")
 O = TypeVar("O")
 
 SagaHandler = Callable[[SagaContext, I], Awaitable[O]]
 """Saga code: `async def handler(saga, value) -> result`. A `Step` is one too."""
-
-
-def service_options(options: SagaWorkflowOptions | None) -> dict[str, Any]:
-    """`SagaWorkflowOptions` as keyword arguments of `restate.Service`/`VirtualObject`/`Workflow`."""
-    if options is None:
-        return {}
-    kwargs: dict[str, Any] = {
-        "description": options.description,
-        "inactivity_timeout": options.inactivity_timeout,
-        "abort_timeout": options.abort_timeout,
-        "journal_retention": options.journal_retention,
-        "idempotency_retention": options.idempotency_retention,
-        "ingress_private": options.ingress_private,
-    }
-    if options.retry_policy is not None:
-        kwargs["invocation_retry_policy"] = options.retry_policy.to_invocation_retry_policy()
-    return {key: value for key, value in kwargs.items() if value is not None}
-
-
-def handler_types(handler: Callable[..., object], input_position: int) -> tuple[object, object, bool]:
-    """(input type, output type, takes input) of saga code or a `Step`."""
-    if isinstance(handler, Step):
-        step = cast(Step[Any, Any, Any], handler)
-        return input_type_of(step.node), output_type_of(step.node), True
-    if not inspect.iscoroutinefunction(handler):
-        raise StepDefinitionError(f"{getattr(handler, '__name__', handler)!r} must be an async function or a Step")
-    params = list(inspect.signature(handler).parameters.values())
-    try:
-        hints = typing.get_type_hints(handler)
-    except Exception:  # unresolvable annotations: plain JSON in and out
-        hints = {}
-    takes_input = len(params) > input_position
-    input_type = hints.get(params[input_position].name, Any) if takes_input else None
-    return input_type, hints.get("return", Any), takes_input
-
-
-def restate_signature(
-    context_type: object, input_type: object, output_type: object, takes_input: bool
-) -> inspect.Signature:
-    """The signature the SDK reads to describe a handler (its JSON schemas)."""
-    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    params = [inspect.Parameter("ctx", kind, annotation=context_type)]
-    if takes_input:
-        params.append(inspect.Parameter("value", kind, annotation=input_type))
-    return inspect.Signature(params, return_annotation=output_type)
 
 
 PLAN_ENTRY = "restate_saga:plan"

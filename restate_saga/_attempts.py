@@ -1,0 +1,47 @@
+"""One attempt of a step's action or compensation: the code that runs inside its `ctx.run_typed` entry."""
+
+from __future__ import annotations
+
+from restate import TerminalError
+
+from . import _faults
+from ._cause import FailureCause
+from ._current import StepCall, enter, leave
+from ._nodes import Leaf
+from ._registry import resolve_terminal_error
+
+
+async def attempt(leaf: Leaf, value: object, call: StepCall) -> bytes:
+    """One attempt of the forward action: its journal value."""
+    if _faults.ARMED:
+        _faults.check(leaf)
+    token = enter(call)
+    try:
+        result = await leaf.action(value)
+    except TerminalError:
+        raise
+    except Exception as error:
+        terminal = resolve_terminal_error(error, leaf.options.as_terminal_error)
+        if terminal is None:
+            raise
+        raise terminal from error
+    finally:
+        leave(token)
+    return leaf.codec.encode(result)
+
+
+async def undo(leaf: Leaf, data: object, failed: bool, call: StepCall, cause: FailureCause) -> bytes:
+    """One attempt of the compensation; journals an empty value."""
+    compensation = leaf.compensation
+    assert compensation is not None
+    kwargs: dict[str, object] = {}
+    if leaf.compensation_takes_failed:
+        kwargs["failed"] = failed
+    if leaf.compensation_takes_cause:
+        kwargs["cause"] = cause
+    token = enter(call)
+    try:
+        await compensation(data, **kwargs)
+    finally:
+        leave(token)
+    return b""
