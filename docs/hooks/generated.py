@@ -2,7 +2,7 @@
 
 - A fenced block of kind `saga-diagram` whose body is `module:attribute` (a pipeline `Step` or a
   saga service) becomes a Mermaid diagram of that saga's plan (`restate_saga.to_mermaid`).
-- A fenced block of kind `benchmark` whose body is `server`, `inprocess` or `machine`
+- A fenced block of kind `benchmark` whose body is `summary`, `server`, `inprocess` or `machine`
   becomes tables and text from `benchmarks/results/latest.json`.
 - `benchmarks/results/latest.png` is published as `assets/benchmarks.png`.
 
@@ -159,6 +159,41 @@ def machine_line(data: dict[str, Any]) -> str:
     )
 
 
+def _range(values: list[float], digits: int = 2) -> str:
+    low, high = min(values), max(values)
+    return f"{low:.{digits}f}×" if f"{low:.{digits}f}" == f"{high:.{digits}f}" else f"{low:.{digits}f}–{high:.{digits}f}×"
+
+
+def summary(data: dict[str, Any]) -> str:
+    """restate_saga relative to each baseline, as ranges over the workloads."""
+    server = data["server"]
+    ratios = list(data["ratios"].values())
+    same = sum(
+        w["implementations"]["restate_saga"]["journal"]["entries"]
+        == w["implementations"]["handwritten"]["journal"]["entries"]
+        for w in server.values()
+    )
+
+    def over(base: str, metric: str) -> str:
+        return _range([r[f"vs_{base}"][metric] for r in ratios if r[f"vs_{base}"].get(metric) is not None])
+
+    lin = data["inprocess"]["linearity"]
+    return "\n".join(
+        [
+            f"- **Journal entries:** the same as the hand-written saga on {same} of {len(server)} workloads.",
+            f"- **Journal bytes:** {over('handwritten', 'bytes')} those of the hand-written saga, "
+            f"{over('reference', 'bytes')} those of restate-saga 0.1.0.",
+            f"- **Latency (p50 of sequential calls):** {over('handwritten', 'p50')} the hand-written saga's, "
+            f"{over('reference', 'p50')} 0.1.0's.",
+            f"- **Throughput (16 concurrent clients):** {over('handwritten', 'throughput')} the hand-written "
+            f"saga's, {over('reference', 'throughput')} 0.1.0's.",
+            f"- **App CPU per invocation:** {over('handwritten', 'cpu_deployment')} the hand-written saga's.",
+            f"- **Growth:** building and running {lin['large']} steps takes "
+            f"{lin['build_plus_run_large_ms'] / lin['build_plus_run_small_ms']:.1f}× the time of {lin['small']}.",
+        ]
+    )
+
+
 def benchmark(part: str) -> str:
     """Generated text for one part of the performance page."""
     data = _load_results()
@@ -168,4 +203,6 @@ def benchmark(part: str) -> str:
         return inprocess_table(data)
     if part == "machine":
         return machine_line(data)
-    raise ValueError("expected one of: server, inprocess, machine")
+    if part == "summary":
+        return summary(data)
+    raise ValueError("expected one of: summary, server, inprocess, machine")

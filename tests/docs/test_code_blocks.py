@@ -8,26 +8,14 @@ import inspect
 import io
 import sys
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from restate_saga import _registry
 from tests.docs.fences import DOCS, Fence, fences, pages
 
 RUNNABLE_PAGES = [page for page in pages() if any(block.runnable for block in fences(page))]
 TUTORIAL = DOCS / "tutorial.md"
-
-
-@pytest.fixture
-def registry_restored() -> Iterator[None]:
-    """Pages may register terminal errors or a global mapper: leave the registry as it was."""
-    registered, mapper = _registry._registered, _registry._global_mapper
-    try:
-        yield
-    finally:
-        _registry._registered, _registry._global_mapper = registered, mapper
 
 
 async def run_block(block: Fence, namespace: dict[str, object]) -> str:
@@ -47,7 +35,7 @@ async def run_block(block: Fence, namespace: dict[str, object]) -> str:
 
 
 @pytest.mark.parametrize("page", RUNNABLE_PAGES, ids=[str(p.relative_to(DOCS)) for p in RUNNABLE_PAGES])
-async def test_the_python_blocks_of_a_page_run_and_print_what_it_shows(page: Path, registry_restored: None) -> None:
+async def test_the_python_blocks_of_a_page_run_and_print_what_it_shows(page: Path) -> None:
     blocks = fences(page)
     name = "docs_page_" + "_".join(page.relative_to(DOCS).with_suffix("").parts).replace("-", "_")
     module = types.ModuleType(name)
