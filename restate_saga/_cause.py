@@ -10,6 +10,7 @@ from restate import TerminalError
 from ._errors import StepFailedError, StepTimeoutError
 
 CauseKind = Literal["own_failure", "later_failure", "cancelled", "timeout", "aborted"]
+"""The kinds of failure that start a rollback, as `FailureCause.kind` names them."""
 
 
 @dataclass(frozen=True, slots=True)

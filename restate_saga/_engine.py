@@ -222,7 +222,10 @@ async def run_saga(
     policy: CompensationPolicy = DEFAULT_COMPENSATION_POLICY,
     observer: Callable[[SagaEvent], None] | None = None,
 ) -> O:
-    """Run `body` as one saga: on a terminal failure, roll back and raise `SagaCompensatedError`."""
+    """Run `body` as one saga: on a terminal failure, roll back and raise `SagaCompensatedError`.
+
+    For saga code inside a Restate handler of your own; `body(saga, value)` gets a fresh `SagaContext`.
+    """
     saga = SagaContext(ctx, policy)
     saga.observer = observer
     try:

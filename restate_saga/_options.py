@@ -176,7 +176,11 @@ class WorkflowRetryPolicy:
 
 @dataclass(frozen=True, slots=True)
 class SagaWorkflowOptions:
-    """Service-level options of a saga service; each maps onto the SDK's service option of the same name."""
+    """Service-level options of a saga service.
+
+    Each of the first seven maps onto the SDK's service option of the same name (`retry_policy`
+    onto `invocation_retry_policy`); `compensation` is the saga's rollback policy.
+    """
 
     retry_policy: WorkflowRetryPolicy | None = None
     idempotency_retention: timedelta | None = None

@@ -27,9 +27,13 @@ class StepPlan(_Printable):
 
     name: str
     compensated: bool
+    """Whether the step has a compensation."""
     mode: Literal["hybrid", "strict"]
+    """When its compensation is registered: before the action runs (hybrid) or after it succeeded."""
     retry: StepRetryPolicy | None
+    """The retry policy of the action (None: the invocation's)."""
     compensation_retry: StepRetryPolicy | None
+    """The retry policy of the compensation (None: the saga's policy, by default until it succeeds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,10 @@ class CodePlan(_Printable):
 Plan = (
     StepPlan | SequencePlan | NestedPlan | ParallelPlan | FallbackPlan | TimeoutPlan | RemotePlan | MapPlan | CodePlan
 )
+"""A saga's shape as frozen data: one of the plan nodes, each printable as an indented tree.
+
+Match over it exhaustively (end with `case _: assert_never(plan)`) to walk a plan.
+"""
 
 
 def _step_plan(leaf: Leaf) -> StepPlan:

@@ -123,7 +123,11 @@ def create_remote_saga(
 
 
 def remote_step(target: RemoteSaga[I, O] | RemoteSagaRef[I, O], name: str | None = None) -> Step[I, O, None]:
-    """Another service's saga as one step: a durable call; undone by its `compensate` handler."""
+    """Another service's saga as one step: a durable call; undone by its `compensate` handler.
+
+    The call and the undo carry idempotency keys, so a retry never runs the remote saga twice.
+    `name` names the step (default: the service's name).
+    """
     ref = target.ref if isinstance(target, RemoteSaga) else target
     label = name or ref.service
     return Step(label, Remote(label, ref.service, ref.input_type, ref.output_type))

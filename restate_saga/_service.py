@@ -102,7 +102,13 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
 def create_saga_workflow(
     name: str, handler: SagaHandler[I, O], options: SagaWorkflowOptions | None = None
 ) -> SagaWorkflowService[I, O]:
-    """Expose saga code (or a `Step` pipeline) as a Restate service named `name` with a `run` handler."""
+    """Expose saga code (or a `Step` pipeline) as a Restate service named `name` with a `run` handler.
+
+    The handler's input is validated against the annotated type of `value` (status 400 when it
+    does not match) and its result serialized by the annotated return type. A pipeline is
+    checked when the service is built (no step name twice along one path). `options` sets the
+    service's Restate options and its compensation policy.
+    """
     if not name or not name.isidentifier():
         raise StepDefinitionError(f"a saga service needs an identifier-like name, got {name!r}")
     return SagaWorkflowService(name, handler, options)

@@ -15,6 +15,7 @@ import importlib
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 CHART = ROOT / "benchmarks" / "results" / "latest.png"
 CHART_URI = "assets/benchmarks.png"
+TIMES, DASH = "\u00d7", "\u2013"  # the multiplication sign and the en dash of ranges
 
 _FENCE = re.compile(
     r"^(?P<indent>[ \t]*)```(?P<kind>saga-diagram|benchmark)[ \t]*\n(?P<body>.*?)\n(?P=indent)```[ \t]*$",
@@ -103,6 +105,22 @@ def _f(value: object, digits: int) -> str:
 _IMPLEMENTATIONS = ("handwritten", "reference", "restate_saga")
 
 
+def _journal_bytes(impl: dict[str, Any]) -> object:
+    return impl["journal"]["bytes"]
+
+
+def _p50(impl: dict[str, Any]) -> object:
+    return impl["latency_ms"]["p50"]
+
+
+def _throughput(impl: dict[str, Any]) -> object:
+    return impl["throughput"]["calls_per_s"]
+
+
+def _app_cpu(impl: dict[str, Any]) -> object:
+    return impl.get("cpu", {}).get("deployment_ms_per_invocation")
+
+
 def server_table(data: dict[str, Any]) -> str:
     """Per workload: journal entries, then hand-written / reference 0.1.0 / restate_saga side by side."""
     rows = [
@@ -110,25 +128,20 @@ def server_table(data: dict[str, Any]) -> str:
         "| :--- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for workload in data["server"].values():
-        impls = [workload["implementations"][key] for key in _IMPLEMENTATIONS]
+        impls: list[dict[str, Any]] = [workload["implementations"][key] for key in _IMPLEMENTATIONS]
 
-        def three(pick: Any, digits: int, impls: list[dict[str, Any]] = impls) -> str:
+        def three(pick: Callable[[dict[str, Any]], object], digits: int, impls: list[dict[str, Any]] = impls) -> str:
             return " / ".join(_f(pick(impl), digits) for impl in impls)
 
-        rows.append(
-            f"| {workload['label']} | {impls[2]['journal']['entries']} "
-            f"| {three(lambda m: m['journal']['bytes'], 0)} "
-            f"| {three(lambda m: m['latency_ms']['p50'], 1)} "
-            f"| {three(lambda m: m['throughput']['calls_per_s'], 1)} "
-            f"| {three(lambda m: m.get('cpu', {}).get('deployment_ms_per_invocation'), 2)} |"
-        )
+        cells = [three(_journal_bytes, 0), three(_p50, 1), three(_throughput, 1), three(_app_cpu, 2)]
+        rows.append(f"| {workload['label']} | {impls[2]['journal']['entries']} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
 def inprocess_table(data: dict[str, Any]) -> str:
     """The in-process cost per step on `FakeContext`, and the import cost."""
     rows = [
-        "| steps | hand-written µs/step | restate_saga µs/step | added µs/step |",
+        "| steps | hand-written \u00b5s/step | restate_saga \u00b5s/step | added \u00b5s/step |",
         "| :--- | ---: | ---: | ---: |",
     ]
     for run in data["inprocess"]["run"]:
@@ -153,15 +166,15 @@ def machine_line(data: dict[str, Any]) -> str:
     m = data["machine"]
     return (
         f"Measured on {data['started_at'][:10]} (commit `{m['git_commit']}`, about {data['duration_s'] / 60:.0f} "
-        f"minutes): {m['cpu_count']} × {m['cpu_model']} vCPU, {m['memory_gb']:.0f} GB, Python {m['python']}, "
+        f"minutes): {m['cpu_count']} {TIMES} {m['cpu_model']} vCPU, {m['memory_gb']:.0f} GB, Python {m['python']}, "
         f"restate-server {m['restate_server']}, restate-sdk {m['restate_sdk']}, pydantic {m['pydantic']}, "
         f"hypercorn {m['hypercorn']}."
     )
 
 
 def _range(values: list[float], digits: int = 2) -> str:
-    low, high = min(values), max(values)
-    return f"{low:.{digits}f}×" if f"{low:.{digits}f}" == f"{high:.{digits}f}" else f"{low:.{digits}f}–{high:.{digits}f}×"
+    low, high = f"{min(values):.{digits}f}", f"{max(values):.{digits}f}"
+    return f"{low}{TIMES}" if low == high else f"{low}{DASH}{high}{TIMES}"
 
 
 def summary(data: dict[str, Any]) -> str:
@@ -189,7 +202,7 @@ def summary(data: dict[str, Any]) -> str:
             f"saga's, {over('reference', 'throughput')} 0.1.0's.",
             f"- **App CPU per invocation:** {over('handwritten', 'cpu_deployment')} the hand-written saga's.",
             f"- **Growth:** building and running {lin['large']} steps takes "
-            f"{lin['build_plus_run_large_ms'] / lin['build_plus_run_small_ms']:.1f}× the time of {lin['small']}.",
+            f"{lin['build_plus_run_large_ms'] / lin['build_plus_run_small_ms']:.1f}{TIMES} the time of {lin['small']}.",
         ]
     )
 

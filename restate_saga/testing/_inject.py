@@ -45,7 +45,7 @@ class InjectionOutcome:
 
 @dataclass(frozen=True, slots=True)
 class InjectionReport:
-    """Every injection's outcome."""
+    """Every injection's outcome, in order; `str(report)` shows one line per injection."""
 
     outcomes: tuple[InjectionOutcome, ...]
 

@@ -18,6 +18,7 @@ from typing import Self
 import httpx
 
 RESTATE_SERVER_VERSION = "1.7.12"
+"""The restate-server version restate_saga is tested with (what `scripts/setup` installs from npm)."""
 _LOCAL_DIR = Path(".tools") / "restate"
 _INSTALL_HINT = (
     "restate-server was not found. Install the pinned version into the git-ignored project folder with\n"

@@ -78,7 +78,7 @@ def test_files_are_shown_only_where_a_test_writes_them() -> None:
     for page in pages():
         for block in fences(page):
             if block.is_file:
-                assert page == TUTORIAL, f"{block.where}: a titled block is a file; only the tutorial's test writes files"
+                assert page == TUTORIAL, f"{block.where}: a titled block is a file, and only the tutorial has files"
 
 
 def test_no_diagram_is_pasted() -> None:
