@@ -29,6 +29,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 CHART = ROOT / "benchmarks" / "results" / "latest.png"
 CHART_URI = "assets/benchmarks.png"
 TIMES, DASH = "\u00d7", "\u2013"  # the multiplication sign and the en dash of ranges
+NBSP_SLASH = "\u00a0/\u00a0"  # keeps the three figures of a cell on one line
 
 _FENCE = re.compile(
     r"^(?P<indent>[ \t]*)```(?P<kind>saga-diagram|benchmark)[ \t]*\n(?P<body>.*?)\n(?P=indent)```[ \t]*$",
@@ -131,7 +132,7 @@ def server_table(data: dict[str, Any]) -> str:
         impls: list[dict[str, Any]] = [workload["implementations"][key] for key in _IMPLEMENTATIONS]
 
         def three(pick: Callable[[dict[str, Any]], object], digits: int, impls: list[dict[str, Any]] = impls) -> str:
-            return " / ".join(_f(pick(impl), digits) for impl in impls)
+            return NBSP_SLASH.join(_f(pick(impl), digits) for impl in impls)
 
         cells = [three(_journal_bytes, 0), three(_p50, 1), three(_throughput, 1), three(_app_cpu, 2)]
         rows.append(f"| {workload['label']} | {impls[2]['journal']['entries']} | " + " | ".join(cells) + " |")
@@ -191,6 +192,7 @@ def summary(data: dict[str, Any]) -> str:
         return _range([r[f"vs_{base}"][metric] for r in ratios if r[f"vs_{base}"].get(metric) is not None])
 
     lin = data["inprocess"]["linearity"]
+    growth = lin["build_plus_run_large_ms"] / lin["build_plus_run_small_ms"]
     return "\n".join(
         [
             f"- **Journal entries:** the same as the hand-written saga on {same} of {len(server)} workloads.",
@@ -201,8 +203,8 @@ def summary(data: dict[str, Any]) -> str:
             f"- **Throughput (16 concurrent clients):** {over('handwritten', 'throughput')} the hand-written "
             f"saga's, {over('reference', 'throughput')} 0.1.0's.",
             f"- **App CPU per invocation:** {over('handwritten', 'cpu_deployment')} the hand-written saga's.",
-            f"- **Growth:** building and running {lin['large']} steps takes "
-            f"{lin['build_plus_run_large_ms'] / lin['build_plus_run_small_ms']:.1f}{TIMES} the time of {lin['small']}.",
+            f"- **Growth:** building and running {lin['large']:,} steps takes {growth:.1f}{TIMES} the time of "
+            f"{lin['small']:,}.",
         ]
     )
 

@@ -65,7 +65,7 @@ def test_the_benchmark_tables_are_the_results_file() -> None:
     assert len(table) == 2 + len(data["server"])
     checkout = data["server"]["checkout"]["implementations"]
     implementations = ("handwritten", "reference", "restate_saga")
-    bytes_cell = " / ".join(str(checkout[key]["journal"]["bytes"]) for key in implementations)
+    bytes_cell = "\u00a0/\u00a0".join(str(checkout[key]["journal"]["bytes"]) for key in implementations)
     entries = checkout["restate_saga"]["journal"]["entries"]
     assert table[2].startswith(f"| {data['server']['checkout']['label']} | {entries} | {bytes_cell} |")
     assert data["machine"]["git_commit"] in generated.benchmark("machine")
