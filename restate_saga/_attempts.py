@@ -1,11 +1,15 @@
-"""One attempt of a step's action or compensation: the code that runs inside its `ctx.run_typed` entry."""
+"""One attempt of a step's action or compensation: the code that runs inside its `ctx.run_typed` entry.
+
+`attempt` and `undo` are what runs when no interceptor wraps attempts; `intercepted_attempt` and
+`intercepted_undo` run the same inside the interceptors' hooks.
+"""
 
 from __future__ import annotations
 
 from restate import TerminalError
 
-from . import _faults
 from ._cause import FailureCause
+from ._chain import Chain
 from ._current import StepCall, enter, leave
 from ._nodes import Leaf
 from ._registry import resolve_terminal_error
@@ -13,8 +17,6 @@ from ._registry import resolve_terminal_error
 
 async def attempt(leaf: Leaf, value: object, call: StepCall) -> bytes:
     """One attempt of the forward action: its journal value."""
-    if _faults.ARMED:
-        _faults.check(leaf)
     token = enter(call)
     try:
         result = await leaf.action(value)
@@ -45,3 +47,15 @@ async def undo(leaf: Leaf, data: object, failed: bool, call: StepCall, cause: Fa
     finally:
         leave(token)
     return b""
+
+
+async def intercepted_attempt(leaf: Leaf, value: object, call: StepCall, chain: Chain) -> bytes:
+    """`attempt` inside the interceptors' `step_attempt` hooks."""
+    return await chain.step_attempt(leaf, call, lambda: attempt(leaf, value, call))
+
+
+async def intercepted_undo(
+    leaf: Leaf, data: object, failed: bool, call: StepCall, cause: FailureCause, chain: Chain
+) -> bytes:
+    """`undo` inside the interceptors' `compensation_attempt` hooks."""
+    return await chain.compensation_attempt(leaf, call, cause, failed, lambda: undo(leaf, data, failed, call, cause))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, NoReturn, cast, final
+from typing import NoReturn, cast, final
 from weakref import WeakKeyDictionary
 
 import restate
 
+from ._chain import Chain
 from ._errors import ContextMisuseError
+from ._interceptors import SagaInterceptor, check_interceptors
 from ._nodes import Leaf
 from ._options import DEFAULT_COMPENSATION_POLICY, CompensationPolicy
 
@@ -53,15 +55,6 @@ _positions: WeakKeyDictionary[object, list[int]] = WeakKeyDictionary()
 """The next step position of each running invocation, keyed by its Restate context."""
 
 
-@dataclass(frozen=True, slots=True)
-class SagaEvent:
-    """Progress of a saga, for observers (e.g. a workflow's `status` handler)."""
-
-    kind: Literal["step_done", "compensated", "parked", "resumed"]
-    step: str
-    detail: str = ""
-
-
 @final
 class SagaContext:
     """The Restate context of one saga invocation and its stack of compensations.
@@ -70,12 +63,20 @@ class SagaContext:
     compensation once, newest first. Nested sagas and embedded workflows share one stack.
     """
 
-    __slots__ = ("_invocation_id", "_stack", "ctx", "observer", "policy")
+    __slots__ = ("_invocation_id", "_stack", "chain", "ctx", "policy")
 
-    def __init__(self, ctx: restate.Context, policy: CompensationPolicy = DEFAULT_COMPENSATION_POLICY) -> None:
+    def __init__(
+        self,
+        ctx: restate.Context,
+        policy: CompensationPolicy = DEFAULT_COMPENSATION_POLICY,
+        *,
+        interceptors: Sequence[SagaInterceptor] = (),
+        name: str | None = None,
+    ) -> None:
         self.ctx = ctx
         self.policy = policy
-        self.observer: Callable[[SagaEvent], None] | None = None
+        self.chain = Chain(ctx, check_interceptors(interceptors, "interceptors") if interceptors else (), name)
+        """The interceptors this saga reports to (the global ones, then `interceptors`, then the log)."""
         self._stack: list[Pending | None] = []
         self._invocation_id: str | None = None
 
@@ -85,14 +86,6 @@ class SagaContext:
         if self._invocation_id is None:
             self._invocation_id = self.ctx.request().id
         return self._invocation_id
-
-    def notify(
-        self, kind: Literal["step_done", "compensated", "parked", "resumed"], step: str, detail: str = ""
-    ) -> None:
-        """Tell the observer (if any) about progress. The engine adds no journal entry for it; an
-        observer may (the escalation `status` observer writes object state)."""
-        if self.observer is not None:
-            self.observer(SagaEvent(kind, step, detail))
 
     def next_position(self) -> int:
         """The place of the next step in this invocation (deterministic across replays).

@@ -10,13 +10,14 @@ from typing import TypeVar, assert_never
 import restate
 from restate import TerminalError
 
-from ._attempts import attempt
+from ._attempts import attempt, intercepted_attempt
 from ._cause import is_cancellation
 from ._codec import adapter_for
-from ._context import PendingCompensation, PendingGroup, PendingRemote, SagaContext, SagaEvent
+from ._context import PendingCompensation, PendingGroup, PendingRemote, SagaContext
 from ._current import StepCall
-from ._errors import SagaCompensatedError, StepFailedError
+from ._errors import SagaCompensatedError, StepFailedError, StepTimeoutError
 from ._futures import Deadline, settle, settle_within
+from ._interceptors import SagaInterceptor
 from ._nodes import Fallback, Handler, Leaf, MapNode, Mode, Nested, Node, Parallel, Remote, Then, Timeout
 from ._options import DEFAULT_COMPENSATION_POLICY, CompensationPolicy
 from ._rollback import REMOTE_RUN, Rollback, RollbackIncomplete, compensate, compensate_entries, left_undone
@@ -47,7 +48,11 @@ def _start_leaf(saga: SagaContext, leaf: Leaf, value: object) -> _Started:
     if leaf.compensation is not None and leaf.mode is Mode.HYBRID:
         slot = saga.reserve(PendingCompensation(leaf, value, True, position))
     call = StepCall(leaf.name, saga.invocation_id, position, False)
-    future = saga.ctx.run_typed(leaf.name, attempt, leaf.run_options, leaf, value, call)
+    chain = saga.chain.attempts
+    if chain is None:
+        future = saga.ctx.run_typed(leaf.name, attempt, leaf.run_options, leaf, value, call)
+    else:
+        future = saga.ctx.run_typed(leaf.name, intercepted_attempt, leaf.run_options, leaf, value, call, chain)
     return _Started(leaf, position, slot, future)
 
 
@@ -57,7 +62,9 @@ async def _finish_leaf(saga: SagaContext, started: _Started) -> object:
     try:
         raw = await started.future
     except TerminalError as error:
-        raise StepFailedError(leaf.name, error.message, error.status_code) from error
+        failure = StepFailedError(leaf.name, error.message, error.status_code)
+        saga.chain.step_failed(leaf.name, started.position, failure)
+        raise failure from error
     result = leaf.codec.decode(raw)
     if leaf.compensation is not None:
         entry = (
@@ -70,8 +77,11 @@ async def _finish_leaf(saga: SagaContext, started: _Started) -> object:
         elif entry is not None and result.failure is None:
             saga.push(entry)
     if result.failure is not None:
-        raise StepFailedError(leaf.name, result.failure, result.status_code)
-    saga.notify("step_done", leaf.name)
+        failure = StepFailedError(leaf.name, result.failure, result.status_code)
+        saga.chain.step_failed(leaf.name, started.position, failure)
+        raise failure
+    if saga.chain.hooks.step_done:
+        saga.chain.step_done(leaf.name, started.position)
     return result.output
 
 
@@ -113,6 +123,8 @@ async def _run_parallel(saga: SagaContext, group: Parallel, value: object, secon
                 outputs.append(await _finish_leaf(saga, each))
             except TerminalError as error:
                 failure = failure or error
+        if isinstance(interruption, StepTimeoutError):
+            saga.chain.step_failed(group.name, None, interruption)
         failure = interruption or failure
         if failure is not None:
             break
@@ -139,6 +151,8 @@ async def _run_timeout(saga: SagaContext, node: Timeout, value: object) -> objec
     interruption = await settle_within([started.future], deadline, body.name)
     if interruption is not None:
         await _finish_quietly(saga, [started])
+        if isinstance(interruption, StepTimeoutError):
+            saga.chain.step_failed(body.name, started.position, interruption)
         raise interruption
     return await _finish_leaf(saga, started)
 
@@ -173,8 +187,11 @@ async def _run_remote(saga: SagaContext, node: Remote, value: object) -> object:
     except TerminalError as error:
         if cancellation is not None:
             raise cancellation from error
-        raise StepFailedError(node.name, error.message, error.status_code) from error
+        failure = StepFailedError(node.name, error.message, error.status_code)
+        saga.chain.step_failed(node.name, position, failure)
+        raise failure from error
     saga.push(PendingRemote(node.name, node.service, key, position))
+    saga.chain.step_done(node.name, position)
     if cancellation is not None:
         raise cancellation
     try:
@@ -220,16 +237,20 @@ async def run_saga(
     body: Callable[[SagaContext, I], Awaitable[O]],
     value: I,
     policy: CompensationPolicy = DEFAULT_COMPENSATION_POLICY,
-    observer: Callable[[SagaEvent], None] | None = None,
+    *,
+    interceptors: Sequence[SagaInterceptor] = (),
+    name: str | None = None,
 ) -> O:
     """Run `body` as one saga: on a terminal failure, roll back and raise `SagaCompensatedError`.
 
     For saga code inside a Restate handler of your own; `body(saga, value)` gets a fresh `SagaContext`.
+    `interceptors` are told what happens (after the globally registered ones); `name` names the
+    saga in what they are told (default: `"Service.handler"` of the Restate handler).
     """
-    saga = SagaContext(ctx, policy)
-    saga.observer = observer
+    saga = SagaContext(ctx, policy, interceptors=interceptors, name=name)
+    saga.chain.saga_started()
     try:
-        return await body(saga, value)
+        result = await body(saga, value)
     except TerminalError as error:
         rollback = Rollback()
         if isinstance(error, RollbackIncomplete):
@@ -239,6 +260,10 @@ async def run_saga(
         else:
             rollback = rollback.then(await compensate(saga, error))
         failed_step = error.step if isinstance(error, StepFailedError) else None
-        raise SagaCompensatedError(
+        final = SagaCompensatedError(
             error.message, error.status_code, failed_step, rollback.failures, rollback.not_compensated
-        ) from error
+        )
+        saga.chain.saga_finished(final, error)
+        raise final from error
+    saga.chain.saga_finished(None, None)
+    return result

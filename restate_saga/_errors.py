@@ -37,6 +37,15 @@ class StepTimeoutError(StepFailedError):
         self.timeout_seconds = timeout_seconds
 
 
+class AttemptRejectedError(RestateSagaError, TerminalError):
+    """Raised by an interceptor's attempt hook, before it proceeds, to fail that attempt for good on
+    purpose (injected faults in tests, a kill switch): the step (or compensation) then fails with
+    this message and status. Any other exception of an interceptor is logged and ignored."""
+
+    def __init__(self, message: str, status_code: int = 500) -> None:
+        super().__init__(message, status_code)
+
+
 class InvalidInputError(RestateSagaError, TerminalError):
     """An input did not validate against its declared type; always status 400."""
 

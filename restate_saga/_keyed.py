@@ -8,9 +8,10 @@ from typing import Any, Literal, TypeVar, cast, overload
 
 import restate
 
-from ._context import SagaContext, SagaEvent
+from ._context import SagaContext
 from ._engine import run_saga
 from ._errors import StepDefinitionError
+from ._interceptors import CompensationDone, EscalationParked, EscalationResumed, SagaInterceptor, StepDone
 from ._options import SagaWorkflowOptions, service_options
 from ._serde import RAW, decode_input, encode_output
 from ._signatures import handler_types, restate_signature
@@ -35,7 +36,8 @@ def _restate_handler(
     if not inspect.iscoroutinefunction(handler):
         raise StepDefinitionError(f"{target}: a saga handler must be an async function (async def)")
     input_type, output_type, takes_input = handler_types(handler, 2)
-    policy = (options or SagaWorkflowOptions()).compensation
+    configured = options or SagaWorkflowOptions()
+    policy, interceptors = configured.compensation, configured.interceptors
     track = policy.on_failure == "escalate"
 
     async def run(ctx: restate.Context, raw: bytes = b"") -> bytes:
@@ -46,8 +48,8 @@ def _restate_handler(
                 result = await handler(saga, ctx)
             return encode_output(target, output_type, result)
 
-        observer = _status_writer(cast(restate.ObjectContext, ctx)) if track else None
-        return await run_saga(ctx, body, raw, policy, observer)
+        status = (_StatusWriter(cast(restate.ObjectContext, ctx)),) if track else ()
+        return await run_saga(ctx, body, raw, policy, interceptors=(*interceptors, *status), name=target)
 
     run.__signature__ = restate_signature(context_type, input_type, output_type, takes_input)
     run.__name__ = handler.__name__
@@ -58,23 +60,40 @@ def _restate_handler(
 STATUS_KEY = "restate_saga.status"
 
 
-def _status_writer(ctx: restate.ObjectContext) -> Callable[[SagaEvent], None]:
-    """An observer that keeps the saga's progress in the object's state, for the `status` handler."""
-    status: dict[str, Any] = {"steps_done": [], "compensations_done": [], "parked": None}
+class _StatusWriter(SagaInterceptor):
+    """Keeps the saga's progress in the object's state, for the `status` handler.
 
-    def observe(event: SagaEvent) -> None:
-        if event.kind == "step_done":
-            status["steps_done"].append(event.step)
-        elif event.kind == "compensated":
-            status["compensations_done"].append(event.step)
-        elif event.kind == "parked":
-            awakeable_id, _, reason = event.detail.partition(" ")
-            status["parked"] = {"step": event.step, "awakeable_id": awakeable_id, "reason": reason}
-        else:
-            status["parked"] = None
-        ctx.set(STATUS_KEY, status)
+    It writes Restate state, so it sees replayed events too: the same writes at the same places
+    on every execution, as the journal requires (one state write per step and compensation).
+    """
 
-    return observe
+    observes_replays = True
+
+    def __init__(self, ctx: restate.ObjectContext) -> None:
+        self._ctx = ctx
+        self._steps: list[str] = []
+        self._compensations: list[str] = []
+        self._parked: dict[str, str] | None = None
+
+    def _write(self) -> None:
+        status = {"steps_done": self._steps, "compensations_done": self._compensations, "parked": self._parked}
+        self._ctx.set(STATUS_KEY, status)
+
+    def step_done(self, event: StepDone) -> None:
+        self._steps.append(event.step)
+        self._write()
+
+    def compensation_done(self, event: CompensationDone) -> None:
+        self._compensations.append(event.step)
+        self._write()
+
+    def escalation_parked(self, event: EscalationParked) -> None:
+        self._parked = {"step": event.step, "awakeable_id": event.awakeable_id, "reason": event.reason}
+        self._write()
+
+    def escalation_resumed(self, event: EscalationResumed) -> None:
+        self._parked = None
+        self._write()
 
 
 async def _read_status(ctx: restate.ObjectSharedContext) -> dict[str, Any]:

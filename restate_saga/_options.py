@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -11,6 +11,8 @@ from typing import Any, Literal
 import restate
 from restate import InvocationRetryPolicy, RunOptions
 from restate.serde import Serde
+
+from ._interceptors import SagaInterceptor, check_interceptors
 
 
 class PassThroughBytes(Serde[bytes]):
@@ -193,6 +195,13 @@ class SagaWorkflowOptions:
     record_plan_fingerprint: bool = False
     """Journal the plan's fingerprint as each invocation starts (one extra entry) and refuse, with a
     clear retryable error, to replay an invocation under a deployment whose plan has changed."""
+    interceptors: Sequence[SagaInterceptor] = ()
+    """Interceptors of this service's sagas, called in order after the globally registered ones."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "interceptors", check_interceptors(self.interceptors, "SagaWorkflowOptions.interceptors")
+        )
 
 
 def service_options(options: SagaWorkflowOptions | None) -> dict[str, Any]:

@@ -62,7 +62,8 @@ class RemoteSaga(restate.VirtualObject, Generic[I, O]):
         self.ref: RemoteSagaRef[I, O] = RemoteSagaRef(
             name, cast(type[I], input_type_of(pipeline.node)), cast(type[O], output_type_of(pipeline.node))
         )
-        policy = (options or SagaWorkflowOptions()).compensation
+        configured = options or SagaWorkflowOptions()
+        policy, interceptors = configured.compensation, configured.interceptors
         input_type, output_type = self.ref.input_type, self.ref.output_type
 
         async def run(ctx: restate.ObjectContext, raw: bytes = b"") -> bytes:
@@ -71,24 +72,29 @@ class RemoteSaga(restate.VirtualObject, Generic[I, O]):
                 ctx.set(STATE_KEY, _encode_stack(saga))
                 return encode_output(f"{name}.run", output_type, output)
 
-            return await run_saga(ctx, body, raw, policy)
+            return await run_saga(ctx, body, raw, policy, interceptors=interceptors, name=name)
 
         async def compensate_run(ctx: restate.ObjectContext, raw: bytes = b"") -> bytes:
             saved = await ctx.get(STATE_KEY, type_hint=list[dict[str, Any]])
             if not saved:
                 return b"[]"
-            saga = SagaContext(ctx, policy)
+            saga = SagaContext(ctx, policy, interceptors=interceptors, name=f"{name}.{REMOTE_COMPENSATE}")
+            saga.chain.saga_started()
             for item in saved:
                 leaf = leaves[item["step"]]
                 data = adapter_for(leaf.codec.data_type).validate_python(item["data"])
                 saga.push(PendingCompensation(leaf, data, bool(item["failed"]), int(item["position"])))
-            rollback = await compensate(saga, _cause_error(raw))
+            cause = _cause_error(raw)
+            rollback = await compensate(saga, cause)
             failed = {failure.step for failure in rollback.failures}
             if not failed:
                 ctx.clear(STATE_KEY)
+                saga.chain.saga_finished(None, cause)
             else:  # keep only what is still to undo, so that a later compensate call finishes the job
                 ctx.set(STATE_KEY, [item for item in saved if item["step"] in failed])
-                raise SagaCompensatedError("remote compensation failed", 500, None, rollback.failures)
+                error = SagaCompensatedError("remote compensation failed", 500, None, rollback.failures)
+                saga.chain.saga_finished(error, cause)
+                raise error
             return json.dumps([item["step"] for item in reversed(saved)]).encode()
 
         run.__signature__ = restate_signature(restate.ObjectContext, input_type, output_type, True)

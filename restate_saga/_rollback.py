@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from restate import TerminalError
 
-from ._attempts import undo
+from ._attempts import intercepted_undo, undo
 from ._cause import FailureCause, cause_of
 from ._context import Pending, PendingCompensation, PendingRemote, SagaContext, members
 from ._current import StepCall
@@ -73,9 +72,10 @@ def _undo_future(
     options = leaf.compensation_run_options
     if leaf.options.compensation_retry is None and saga.policy.retry is not None:
         options = saga.policy.retry_run_options
-    return saga.ctx.run_typed(
-        COMPENSATE_PREFIX + leaf.name, undo, options, leaf, entry.data, entry.failed, call, cause_of(error, leaf.name)
-    )
+    name, cause, chain = COMPENSATE_PREFIX + leaf.name, cause_of(error, leaf.name), saga.chain.attempts
+    if chain is None:
+        return saga.ctx.run_typed(name, undo, options, leaf, entry.data, entry.failed, call, cause)
+    return saga.ctx.run_typed(name, intercepted_undo, options, leaf, entry.data, entry.failed, call, cause, chain)
 
 
 async def _run_concurrently(
@@ -89,45 +89,46 @@ async def _run_concurrently(
             await future
         except TerminalError as failure:
             if saga.policy.on_failure != "escalate":
+                saga.chain.compensation_failed(entry.step, entry.position, cause_of(error, entry.step), failure)
                 failures.append(CompensationFailure(entry.step, failure.message))
                 continue
-            outcome = await _escalate(saga, entry, failure.message, error)
+            outcome = await _escalate(saga, entry, failure, error)
             failures.extend(outcome.failures)
             cancellation = cancellation or outcome.cancellation
         else:
-            saga.notify("compensated", entry.step)
+            if saga.chain.hooks.compensation_done:
+                saga.chain.compensation_done(entry.step, entry.position, cause_of(error, entry.step))
     return Rollback(tuple(failures), (), cancellation)
 
 
 async def _escalate(
-    saga: SagaContext, entry: PendingCompensation | PendingRemote, reason: str, error: TerminalError
+    saga: SagaContext, entry: PendingCompensation | PendingRemote, failure: TerminalError, error: TerminalError
 ) -> Rollback:
     """Park on a durable awakeable until an operator answers "retry" or "skip".
 
     A cancellation while parked leaves this compensation undone (reported) and lets the rollback go on.
     """
-    attempt = 0
+    chain, cause = saga.chain, cause_of(error, entry.step)
+    reason, failed, attempt, parking = failure.message, failure, 0, 0
     while True:
         awakeable_id, decision = saga.ctx.awakeable(type_hint=str)
-        saga.notify("parked", entry.step, f"{awakeable_id} {reason}")
-        logging.getLogger("restate_saga").warning(
-            "saga compensation %r failed (%s); parked on awakeable %s: resolve it with one of %s",
-            entry.step,
-            reason,
-            awakeable_id,
-            ESCALATION_CHOICES,
-        )
+        fresh = chain.parked_fresh(entry.step, entry.position, parking, _answered(decision))
+        parking += 1
+        if failed is not None:
+            chain.compensation_failed(entry.step, entry.position, cause, failed, fresh=fresh)
+        chain.escalation_parked(entry.step, entry.position, cause, awakeable_id, reason, fresh)
         cancelled = await interrupted(decision)
         if cancelled is not None:
-            saga.notify("resumed", entry.step, "cancelled")
+            chain.escalation_resumed(entry.step, entry.position, cause, "cancelled")
             left = CompensationFailure(entry.step, f"{reason} (left undone: cancelled while parked)")
             return Rollback((left,), (), cancelled)
         choice = await decision
-        saga.notify("resumed", entry.step, str(choice))
+        chain.escalation_resumed(entry.step, entry.position, cause, str(choice))
         if choice == "skip":
             return Rollback((CompensationFailure(entry.step, f"{reason} (skipped by an operator)"),))
         if choice != "retry":
             reason = f"{reason}; an operator answered {choice!r}, expected one of {ESCALATION_CHOICES}"
+            failed = None
             continue
         attempt += 1
         retry = _undo_future(saga, entry, error, attempt)
@@ -136,16 +137,25 @@ async def _escalate(
             await retry
         except TerminalError as again:
             if cancellation is not None:
+                chain.compensation_failed(entry.step, entry.position, cause, again)
                 return Rollback((CompensationFailure(entry.step, again.message),), (), cancellation)
-            reason = again.message
+            reason, failed = again.message, again
             continue
-        saga.notify("compensated", entry.step)
+        chain.compensation_done(entry.step, entry.position, cause)
         return Rollback((), (), cancellation)
+
+
+def _answered(decision: object) -> bool:
+    """Whether an awakeable's answer is already known (a replay after the operator answered)."""
+    probe: Any = getattr(decision, "is_completed", None)
+    return bool(probe()) if callable(probe) else False
 
 
 async def compensate_entries(saga: SagaContext, entries: Sequence[Pending], error: TerminalError) -> Rollback:
     """Run the compensations of `entries` (oldest first as given) newest first, by the saga's policy."""
     pending = list(reversed(entries))
+    if saga.chain.hooks.rollback_started:
+        saga.chain.rollback_started(error, left_undone(pending))
     if saga.policy.parallel:
         return await _run_concurrently(saga, [member for entry in pending for member in members(entry)], error)
     rollback = Rollback()

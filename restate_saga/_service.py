@@ -62,7 +62,7 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
             value = decode_input(target, input_type, raw) if takes_input else None
             return encode_output(target, output_type, await handler(saga, cast(I, value)))
 
-        policy = self.options.compensation
+        policy, interceptors = self.options.compensation, self.options.interceptors
         planned = fingerprint(self.plan) if self.options.record_plan_fingerprint else None
         if planned is not None and not isinstance(handler, Step):
             raise StepDefinitionError(
@@ -73,7 +73,7 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
         async def run(ctx: restate.Context, raw: bytes = b"") -> bytes:
             if planned is not None:
                 await _check_fingerprint(ctx, name, planned)
-            return await run_saga(ctx, body, raw, policy)
+            return await run_saga(ctx, body, raw, policy, interceptors=interceptors, name=name)
 
         run.__signature__ = restate_signature(restate.Context, input_type, output_type, takes_input)
         run.__name__ = "run"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, Never, cast, final, overload
@@ -18,6 +18,7 @@ from ._context import SagaContext
 from ._diagrams import to_dot, to_mermaid
 from ._engine import execute, run_leaf, run_saga
 from ._errors import StepDefinitionError
+from ._interceptors import SagaInterceptor
 from ._nodes import Fallback, Handler, Leaf, MapNode, Mode, Nested, Node, Parallel, Then, Timeout
 from ._options import DEFAULT_COMPENSATION_POLICY, DEFAULT_RUN_OPTIONS, CompensationPolicy, SagaStepOptions
 from ._plans import Plan, check_plan, describe, fingerprint
@@ -56,10 +57,20 @@ class Step(Generic[I, O, C]):
         return cast(Awaitable[O], execute(node, saga, value))
 
     async def run(
-        self, ctx: restate.Context, value: I, /, policy: CompensationPolicy = DEFAULT_COMPENSATION_POLICY
+        self,
+        ctx: restate.Context,
+        value: I,
+        /,
+        policy: CompensationPolicy = DEFAULT_COMPENSATION_POLICY,
+        *,
+        interceptors: Sequence[SagaInterceptor] = (),
+        name: str | None = None,
     ) -> O:
-        """Run this step as a whole saga in a Restate handler; roll back on a terminal failure."""
-        return await run_saga(ctx, self, value, policy)
+        """Run this step as a whole saga in a Restate handler; roll back on a terminal failure.
+
+        `interceptors` are told what happens (after the global ones); `name` names the saga to them.
+        """
+        return await run_saga(ctx, self, value, policy, interceptors=interceptors, name=name)
 
     def then(self, next_step: Step[O, O2, object], /) -> Step[I, O2, None]:
         """This step, then `next_step` on its output."""

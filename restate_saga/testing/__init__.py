@@ -3,6 +3,7 @@
 from ._bed import CallResult, JournalEntry, RestateTestBed, register_deployment
 from ._cluster import ClusterNode, NodeStatus, RestateCluster
 from ._double import FakeContext, FakeEntry, JournalMismatch
+from ._faults import FaultInjector
 from ._identity import IdentityKeys, make_identity_keys
 from ._inject import InjectionOutcome, InjectionReport, check_compensations, keyed
 from ._live import check_compensations_live
@@ -23,6 +24,7 @@ __all__ = [
     "ClusterNode",
     "FakeContext",
     "FakeEntry",
+    "FaultInjector",
     "IdentityKeys",
     "InjectionOutcome",
     "InjectionReport",

@@ -51,6 +51,8 @@ class FakeContext:
     promises: dict[str, Any] = field(default_factory=dict[str, Any])
     """Values of durable promises, as if already resolved (`promise(name).value()`)."""
     object_key: str = "fake-key"
+    headers: dict[str, str] = field(default_factory=dict[str, str])
+    """Headers of the simulated invocation (e.g. a `traceparent`)."""
     journal: list[FakeEntry] = field(default_factory=list[FakeEntry])
     executed: list[str] = field(default_factory=list[str])
     actions: list[Callable[..., Any]] = field(default_factory=list[Callable[..., Any]])
@@ -134,8 +136,12 @@ class FakeContext:
                     return FakeEntry(name, failure=f"{error!r} (after {attempts} attempts)")
 
     def request(self) -> Any:
-        """A minimal request: only its `id` is meaningful."""
-        return _FakeRequest(self.invocation_id)
+        """A minimal request: its `id`, and `headers` (none but those set in `headers`)."""
+        return _FakeRequest(self.invocation_id, dict(self.headers), {})
+
+    def is_replaying(self) -> bool:
+        """True while journaled entries of `replay_from` remain to be replayed (as the SDK reports)."""
+        return len(self.journal) < len(self.replay_from)
 
     def sleep(self, delta: Any, name: str | None = None) -> Awaitable[None]:
         """A durable timer; the double never waits (deadlines are not simulated)."""
@@ -168,6 +174,8 @@ class FakeContext:
 @dataclass(frozen=True, slots=True)
 class _FakeRequest:
     id: str
+    headers: dict[str, str]
+    attempt_headers: dict[str, str]
 
 
 class _Elapsed:

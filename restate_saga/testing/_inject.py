@@ -14,7 +14,7 @@ from typing import Any, Literal, cast
 
 from restate import TerminalError
 
-from .._attempts import attempt
+from .._attempts import attempt, intercepted_attempt
 from .._context import PendingGroup, SagaContext
 from .._engine import run_saga
 from .._nodes import Leaf, Mode
@@ -133,7 +133,7 @@ async def check_compensations(
     kinds: list[Kind] = ["failure", "cancellation"] if cancellation else ["failure"]
     for kind in kinds:
         for index, (action, args) in enumerate(forward):
-            leaf = args[0] if action is attempt and args else None
+            leaf = args[0] if action in (attempt, intercepted_attempt) and args else None
             if not isinstance(leaf, Leaf):
                 continue  # the saga code's own ctx.run_typed, not a step
             ctx = fresh(fail_at=index) if kind == "failure" else fresh(cancel_at=index)

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Generator
-from contextlib import contextmanager
 from typing import Any
 
-from .. import _faults
-from .._nodes import Leaf, Mode
+from .._interceptors import StepAttempt
 from .._rollback import COMPENSATE_PREFIX
-from ._bed import RestateTestBed
+from ._bed import CallResult, RestateTestBed
+from ._faults import FaultInjector
 from ._inject import InjectionOutcome, InjectionReport
-
-
-@contextmanager
-def _armed(failing: dict[str, int], observed: list[Leaf] | None) -> Generator[None]:
-    _faults.failing, _faults.observed, _faults.ARMED = failing, observed, True
-    try:
-        yield
-    finally:
-        _faults.failing, _faults.observed, _faults.ARMED = {}, None, False
 
 
 def _runs(bed: RestateTestBed, invocation_id: str) -> list[tuple[str, bool]]:
@@ -45,42 +34,49 @@ def check_compensations_live(
 ) -> InjectionReport:
     """Fail each step of a saga service in turn on the real server and check its rollback.
 
-    The app must be served in this process (`RestateTestBed` does that). A successful baseline
-    call finds the steps; then, for each one, its next attempt fails terminally and the journal
+    The app must be served in this process (`RestateTestBed` does that): a `FaultInjector` is
+    registered for every saga of the process while the check runs. A successful baseline call
+    finds the steps; then, for each one, its next attempt fails terminally and the journal
     must show exactly the compensations of the steps that completed (and the failed step's own if
     it is hybrid), newest first, each once and each successful. Groups with
     `compensation="parallel"` undo in no fixed order and are not supported here.
     """
-    observed: list[Leaf] = []
-    with _armed({}, observed):
+    injector = FaultInjector()
+    with injector.installed():
         baseline = bed.call(service, handler, payload, key=key)
-    if not baseline.ok or baseline.invocation_id is None:
-        raise AssertionError(
-            f"the baseline call of {service}.{handler} failed: {baseline.status_code} {baseline.message}"
-        )
-    leaves = {leaf.name: leaf for leaf in observed}
-    order = [name for name, _ in _runs(bed, baseline.invocation_id) if name in leaves]
-    outcomes: list[InjectionOutcome] = []
-    for index, name in enumerate(order):
-        with _armed({name: 1}, None):
+        if not baseline.ok or baseline.invocation_id is None:
+            raise AssertionError(
+                f"the baseline call of {service}.{handler} failed: {baseline.status_code} {baseline.message}"
+            )
+        steps = {attempt.step: attempt for attempt in injector.attempts}
+        order = [name for name, _ in _runs(bed, baseline.invocation_id) if name in steps]
+        outcomes: list[InjectionOutcome] = []
+        for index, name in enumerate(order):
+            injector.fail(name)
             result = bed.call(service, handler, payload, key=key)
-        assert result.invocation_id is not None
-        runs = _runs(bed, result.invocation_id)
-        completed = {n for n, ok in runs if ok and not n.startswith(COMPENSATE_PREFIX)}
-        leaf = leaves[name]
-        if leaf.mode is Mode.HYBRID and leaf.compensation is not None:
-            completed.add(name)
-        expected = tuple(
-            COMPENSATE_PREFIX + n for n in reversed(order) if n in completed and leaves[n].compensation is not None
-        )
-        actual = tuple(n for n, _ in runs if n.startswith(COMPENSATE_PREFIX))
-        failed = [n for n, ok in runs if n.startswith(COMPENSATE_PREFIX) and not ok]
-        problem: str | None = None
-        if result.ok:
-            problem = "the saga succeeded anyway"
-        elif actual != expected:
-            problem = f"expected compensations {list(expected)}, got {list(actual)}"
-        elif failed:
-            problem = f"compensations failed: {failed}"
-        outcomes.append(InjectionOutcome(name, index, "failure", expected, actual, problem))
+            injector.disarm()
+            assert result.invocation_id is not None
+            outcomes.append(_outcome(bed, result, name, index, order, steps))
     return InjectionReport(tuple(outcomes))
+
+
+def _outcome(
+    bed: RestateTestBed, result: CallResult, name: str, index: int, order: list[str], steps: dict[str, StepAttempt]
+) -> InjectionOutcome:
+    assert result.invocation_id is not None
+    runs = _runs(bed, result.invocation_id)
+    completed = {n for n, ok in runs if ok and not n.startswith(COMPENSATE_PREFIX)}
+    failed_step = steps[name]
+    if failed_step.mode == "hybrid" and failed_step.compensable:
+        completed.add(name)
+    expected = tuple(COMPENSATE_PREFIX + n for n in reversed(order) if n in completed and steps[n].compensable)
+    actual = tuple(n for n, _ in runs if n.startswith(COMPENSATE_PREFIX))
+    failed = [n for n, ok in runs if n.startswith(COMPENSATE_PREFIX) and not ok]
+    problem: str | None = None
+    if result.ok:
+        problem = "the saga succeeded anyway"
+    elif actual != expected:
+        problem = f"expected compensations {list(expected)}, got {list(actual)}"
+    elif failed:
+        problem = f"compensations failed: {failed}"
+    return InjectionOutcome(name, index, "failure", expected, actual, problem)
