@@ -361,11 +361,11 @@ async def test_structured_log_lines_per_outcome_and_failed_compensation(caplog: 
         ("ERROR", "A"),
         ("ERROR", "compensation_failed"),
     ]
-    ok, undo, bad = records
-    assert (ok.saga, ok.invocation_id) == ("Trip", "inv_ok")
-    assert ok.getMessage() == "saga Trip succeeded (inv_ok)"
-    assert undo.idempotency_key == "inv_bad:0:A:undo"
-    assert (undo.cause, undo.failed_step) == ("later_failure", "C")
-    assert undo.error == "undo A refused"
-    assert bad.compensations_failed == ["A"]
-    assert bad.failed_step == "C" and bad.status_code == 409
+    ok, undo, bad = (r.__dict__ for r in records)
+    assert (ok["saga"], ok["invocation_id"]) == ("Trip", "inv_ok")
+    assert records[0].getMessage() == "saga Trip succeeded (inv_ok)"
+    assert undo["idempotency_key"] == "inv_bad:0:A:undo"
+    assert (undo["cause"], undo["failed_step"]) == ("later_failure", "C")
+    assert undo["error"] == "undo A refused"
+    assert bad["compensations_failed"] == ["A"]
+    assert bad["failed_step"] == "C" and bad["status_code"] == 409
