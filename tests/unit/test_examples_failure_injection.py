@@ -9,9 +9,7 @@ from restate_saga.testing import check_compensations
 
 
 async def test_checkout_rolls_back_correctly_at_every_step() -> None:
-    report = await check_compensations(
-        checkout_workflow, CheckoutInput(customer_id="ada", total=42), cancellation=True
-    )
+    report = await check_compensations(checkout_workflow, CheckoutInput(customer_id="ada", total=42), cancellation=True)
     assert report.ok, str(report)
     assert [o.step for o in report.outcomes if o.kind == "failure"] == [
         "CreateOrder",
