@@ -42,20 +42,6 @@ from ._interceptors import (
 from ._logs import SAGA_LOG
 from ._nodes import Leaf
 
-_HOOKS = (
-    "step_attempt",
-    "compensation_attempt",
-    "saga_started",
-    "step_done",
-    "step_failed",
-    "rollback_started",
-    "compensation_done",
-    "compensation_failed",
-    "escalation_parked",
-    "escalation_resumed",
-    "saga_finished",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Hooks:
@@ -82,8 +68,24 @@ def _overrides(interceptor: SagaInterceptor, hook: str) -> bool:
 
 def hooks_of(interceptors: tuple[SagaInterceptor, ...]) -> Hooks:
     """Which interceptors take part in each hook (those that override it)."""
-    per_hook = (tuple(i for i in interceptors if _overrides(i, hook)) for hook in _HOOKS)
-    return Hooks(*per_hook, observes_replays=any(i.observes_replays for i in interceptors))
+
+    def having(hook: str) -> tuple[SagaInterceptor, ...]:
+        return tuple(i for i in interceptors if _overrides(i, hook))
+
+    return Hooks(
+        step_attempt=having("step_attempt"),
+        compensation_attempt=having("compensation_attempt"),
+        saga_started=having("saga_started"),
+        step_done=having("step_done"),
+        step_failed=having("step_failed"),
+        rollback_started=having("rollback_started"),
+        compensation_done=having("compensation_done"),
+        compensation_failed=having("compensation_failed"),
+        escalation_parked=having("escalation_parked"),
+        escalation_resumed=having("escalation_resumed"),
+        saga_finished=having("saga_finished"),
+        observes_replays=any(i.observes_replays for i in interceptors),
+    )
 
 
 _BUILT_IN = hooks_of((SAGA_LOG,))

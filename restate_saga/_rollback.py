@@ -109,7 +109,8 @@ async def _escalate(
     A cancellation while parked leaves this compensation undone (reported) and lets the rollback go on.
     """
     chain, cause = saga.chain, cause_of(error, entry.step)
-    reason, failed, attempt, parking = failure.message, failure, 0, 0
+    reason, attempt, parking = failure.message, 0, 0
+    failed: TerminalError | None = failure
     while True:
         awakeable_id, decision = saga.ctx.awakeable(type_hint=str)
         fresh = chain.parked_fresh(entry.step, entry.position, parking, _answered(decision))
