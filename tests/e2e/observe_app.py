@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import restate
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -21,13 +22,24 @@ from restate import TerminalError
 
 from restate_saga import (
     CompensationAttempt,
+    CompensationDone,
+    CompensationFailed,
+    CompensationPolicy,
+    EscalationParked,
+    EscalationResumed,
     Proceed,
+    RollbackStarted,
+    SagaContext,
+    SagaFinished,
     SagaInterceptor,
+    SagaStarted,
     SagaStepOptions,
     SagaWorkflowOptions,
     StepAttempt,
     StepDone,
+    StepFailed,
     StepRetryPolicy,
+    create_saga_restate_workflow,
     create_saga_workflow,
     step,
 )
@@ -107,4 +119,75 @@ TripReplayed = create_saga_workflow(
 )
 TripBroken = create_saga_workflow("TripBroken", trip(), SagaWorkflowOptions(interceptors=[Broken(), otel]))
 
-services = [Trip, TripReplayed, TripBroken]
+# --- escalation under replays: a compensation fails once, parks, an operator answers "retry" ------
+
+seen: list[tuple[str, str, str]] = []
+"""(invocation id, hook, step or detail) of every event reported (not replayed ones)."""
+
+
+class Seen(SagaInterceptor):
+    def saga_started(self, event: SagaStarted) -> None:
+        seen.append((event.saga.invocation_id, "saga_started", ""))
+
+    def step_done(self, event: StepDone) -> None:
+        seen.append((event.saga.invocation_id, "step_done", event.step))
+
+    def step_failed(self, event: StepFailed) -> None:
+        seen.append((event.saga.invocation_id, "step_failed", event.step))
+
+    def rollback_started(self, event: RollbackStarted) -> None:
+        seen.append((event.saga.invocation_id, "rollback_started", ",".join(event.steps)))
+
+    def compensation_done(self, event: CompensationDone) -> None:
+        seen.append((event.saga.invocation_id, "compensation_done", event.step))
+
+    def compensation_failed(self, event: CompensationFailed) -> None:
+        seen.append((event.saga.invocation_id, "compensation_failed", event.step))
+
+    def escalation_parked(self, event: EscalationParked) -> None:
+        seen.append((event.saga.invocation_id, "escalation_parked", event.awakeable_id))
+
+    def escalation_resumed(self, event: EscalationResumed) -> None:
+        seen.append((event.saga.invocation_id, "escalation_resumed", event.decision))
+
+    def saga_finished(self, event: SagaFinished) -> None:
+        seen.append((event.saga.invocation_id, "saga_finished", event.outcome))
+
+
+_undo_attempts: dict[str, int] = {}
+
+
+async def _fragile_undo(data: Data) -> None:
+    run = data["run"]
+    _undo_attempts[run] = _undo_attempts.get(run, 0) + 1
+    record(run, f"undo Fragile attempt {_undo_attempts[run]}")
+    if _undo_attempts[run] == 1:
+        raise TerminalError("ledger locked")
+
+
+async def _pass(data: Data) -> Data:
+    return data
+
+
+async def _undo(data: Data) -> None: ...
+
+
+def escalating() -> Any:
+    return step("Start", _pass, _undo).then(step("Fragile", _pass, _fragile_undo)).then(_step("Doomed"))
+
+
+_escalate = SagaWorkflowOptions(
+    compensation=CompensationPolicy(on_failure="escalate"),
+    interceptors=[otel, Seen()],
+    inactivity_timeout=timedelta(0),
+)
+EscalatingReplayed = create_saga_workflow("EscalatingReplayed", escalating(), _escalate)
+EscalatingWorkflow = create_saga_restate_workflow("EscalatingWorkflow", _escalate)
+
+
+@EscalatingWorkflow.main()
+async def escalating_workflow(saga: SagaContext, ctx: restate.WorkflowContext, data: Data) -> Data:
+    return await escalating()(saga, data)
+
+
+services = [Trip, TripReplayed, TripBroken, EscalatingReplayed, EscalatingWorkflow]

@@ -245,3 +245,73 @@ def test_an_interceptor_that_raises_changes_no_outcome(bed: RestateTestBed, case
     assert bed.run_entries(broken.invocation_id) == bed.run_entries(plain.invocation_id)
     # the OpenTelemetry interceptor after the broken one still saw everything
     assert _saga_and_children(broken.invocation_id)[1] == _saga_and_children(plain.invocation_id)[1]
+
+
+def _parked_awakeable(invocation_id: str) -> str:
+    deadline = time.monotonic() + 30
+    while True:
+        parked = [d for inv, hook, d in observe_app.seen if inv == invocation_id and hook == "escalation_parked"]
+        if parked:
+            return parked[0]
+        assert time.monotonic() < deadline, "the saga never parked"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("service", ["EscalatingReplayed", "EscalatingWorkflow"])
+def test_a_parked_compensation_is_reported_once_across_suspensions_and_replays(
+    bed: RestateTestBed, service: str
+) -> None:
+    run = new_run()
+    key = None if service == "EscalatingReplayed" else f"esc-{run}"
+    before = _metrics()
+    invocation = bed.send(service, "run", {"run": run, "fail_at": "Doomed"}, key=key)
+    awakeable_id = _parked_awakeable(invocation)
+    deadline = time.monotonic() + 30  # wait until it suspended while parked, so that answering replays it
+    while bed.invocation_status(invocation)["status"] != "suspended":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    answer = bed.client.post(f"{bed.server.ingress_url}/restate/awakeables/{awakeable_id}/resolve", json="retry")
+    assert answer.status_code in (200, 202), answer.text
+    result = bed.attach(invocation)
+    assert result.status_code == 409 and "step 'Doomed' failed" in result.message
+    assert events(run) == ["Doomed", "undo Fragile attempt 1", "undo Fragile attempt 2"]
+    assert [(hook, detail) for inv, hook, detail in observe_app.seen if inv == invocation] == [
+        ("saga_started", ""),
+        ("step_done", "Start"),
+        ("step_done", "Fragile"),
+        ("step_failed", "Doomed"),
+        ("rollback_started", "Fragile,Start"),
+        ("compensation_failed", "Fragile"),
+        ("escalation_parked", awakeable_id),
+        ("escalation_resumed", "retry"),
+        ("compensation_done", "Fragile"),
+        ("compensation_done", "Start"),
+        ("saga_finished", "compensated"),
+    ]
+    saga, tree = _saga_and_children(invocation)
+    assert tree == [
+        ("step Start", "UNSET", 1),
+        ("step Fragile", "UNSET", 1),
+        ("step Doomed", "ERROR", 1),
+        ("compensate Fragile", "ERROR", 1),
+        ("compensate Fragile", "UNSET", 2),
+        ("compensate Start", "UNSET", 1),
+    ]
+    assert _event_names(saga) == [
+        "restate_saga.step_failed",
+        "restate_saga.rollback",
+        "restate_saga.escalation.parked",
+        "restate_saga.escalation.resumed",
+    ]
+    delta = _delta(before, _metrics())
+    assert delta["restate_saga.escalations{Fragile}"] == 1
+    assert delta["restate_saga.compensations{failed,Fragile}"] == 1
+    assert delta["restate_saga.compensations{done,Fragile}"] == 1
+    assert delta["restate_saga.sagas{compensated}"] == 1
+    if key is not None:  # the status handler (an interceptor that writes state on replays too)
+        status = bed.call(service, "status", key=key).json()
+        assert status == {
+            "steps_done": ["Start", "Fragile"],
+            "compensations_done": ["Fragile", "Start"],
+            "parked": None,
+        }
