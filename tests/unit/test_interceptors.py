@@ -369,3 +369,16 @@ async def test_structured_log_lines_per_outcome_and_failed_compensation(caplog: 
     assert undo["error"] == "undo A refused"
     assert bad["compensations_failed"] == ["A"]
     assert bad["failed_step"] == "C" and bad["status_code"] == 409
+
+
+async def test_a_cancelled_saga_finishes_as_cancelled() -> None:
+    outcomes: list[tuple[str, str | None]] = []
+
+    class Outcome(SagaInterceptor):
+        def saga_finished(self, event: SagaFinished) -> None:
+            outcomes.append((event.outcome, None if event.cause is None else event.cause.kind))
+
+    with pytest.raises(SagaCompensatedError) as raised:
+        await pipeline([]).run(FakeContext(cancel_at=1).as_context(), {}, interceptors=[Outcome()])
+    assert raised.value.status_code == 409
+    assert outcomes == [("cancelled", "cancelled")]
