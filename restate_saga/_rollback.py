@@ -16,9 +16,12 @@ from ._context import Pending, PendingCompensation, PendingRemote, SagaContext, 
 from ._current import StepCall
 from ._errors import CompensationFailure
 from ._futures import interrupted, settle
+from ._options import DEFAULT_RUN_OPTIONS
 
 COMPENSATE_PREFIX = "compensate:"
 """Journal entries of compensations are named `compensate:<step>`."""
+PARKED_PREFIX = "restate_saga:parked:"
+"""Written only when an escalation parks: one entry `restate_saga:parked:<step>` holding the awakeable id."""
 REMOTE_RUN = "run"
 REMOTE_COMPENSATE = "compensate"
 ESCALATION_CHOICES = ("retry", "skip")
@@ -109,6 +112,7 @@ async def _escalate(
     attempt = 0
     while True:
         awakeable_id, decision = saga.ctx.awakeable(type_hint=str)
+        parked = _record_parked(saga, entry.step, awakeable_id)
         saga.notify("parked", entry.step, f"{awakeable_id} {reason}")
         logging.getLogger("restate_saga").warning(
             "saga compensation %r failed (%s); parked on awakeable %s: resolve it with one of %s",
@@ -117,7 +121,7 @@ async def _escalate(
             awakeable_id,
             ESCALATION_CHOICES,
         )
-        cancelled = await interrupted(decision)
+        cancelled = await interrupted(parked) or await interrupted(decision)
         if cancelled is not None:
             saga.notify("resumed", entry.step, "cancelled")
             left = CompensationFailure(entry.step, f"{reason} (left undone: cancelled while parked)")
@@ -141,6 +145,15 @@ async def _escalate(
             continue
         saga.notify("compensated", entry.step)
         return Rollback((), (), cancellation)
+
+
+def _record_parked(saga: SagaContext, step: str, awakeable_id: str) -> Awaitable[bytes]:
+    """Journal the awakeable a parked compensation waits on, so that operators' tools can answer it."""
+
+    async def record() -> bytes:
+        return awakeable_id.encode()
+
+    return saga.ctx.run_typed(PARKED_PREFIX + step, record, DEFAULT_RUN_OPTIONS)
 
 
 async def compensate_entries(saga: SagaContext, entries: Sequence[Pending], error: TerminalError) -> Rollback:
