@@ -95,6 +95,14 @@ def _service(data: Mapping[str, Any]) -> SagaService | None:
     )
 
 
+def _cutoff(since: datetime | timedelta | None) -> datetime | None:
+    """The earliest creation time `since` allows (a naive time is UTC)."""
+    if since is None:
+        return None
+    cutoff = datetime.now(UTC) - since if isinstance(since, timedelta) else since
+    return cutoff if cutoff.tzinfo is not None else cutoff.replace(tzinfo=UTC)
+
+
 def _row(data: Mapping[str, Any], full: bool) -> JournalRow:
     return JournalRow(
         index=int(data.get("index") or 0),
@@ -184,27 +192,23 @@ class SagaAdmin:
             raise NotASagaError(f"not a registered saga service: {', '.join(missing)}")
         targets = {name: known[name] for name in (chosen or known)}
         targets = {name: service for name, service in targets.items() if service.saga_handlers}
-        if not targets:
+        cutoff = _cutoff(since)
+        if not targets or (cutoff is not None and cutoff > datetime.now(UTC)):
             return []
-        rows = self._http.sql(self._list_query(targets, since, None if wanted else limit))
+        rows = self._http.sql(self._list_query(targets, cutoff, None if wanted else limit))
         summaries = self._summaries(rows, targets)
         if wanted:
             summaries = [summary for summary in summaries if summary.status in wanted]
         return summaries if limit is None else summaries[:limit]
 
-    def _list_query(
-        self, targets: Mapping[str, SagaService], since: datetime | timedelta | None, limit: int | None
-    ) -> str:
+    def _list_query(self, targets: Mapping[str, SagaService], cutoff: datetime | None, limit: int | None) -> str:
         conditions = " OR ".join(
             f"(target_service_name = {_quote(name)} AND target_handler_name IN "
             f"({', '.join(_quote(h) for h in service.saga_handlers)}))"
             for name, service in sorted(targets.items())
         )
         where = f"({conditions})"
-        if since is not None:
-            cutoff = datetime.now(UTC) - since if isinstance(since, timedelta) else since
-            if cutoff.tzinfo is None:
-                cutoff = cutoff.replace(tzinfo=UTC)
+        if cutoff is not None and cutoff.year >= 1970:
             where += f" AND created_at >= {_quote(cutoff.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ'))}"
         capped = f" ORDER BY created_at DESC LIMIT {int(limit)}" if limit is not None else ""
         kinds = ", ".join(_quote(kind) for kind in _LS_ENTRY_TYPES)
