@@ -17,7 +17,7 @@ from ._errors import AdminError, AdminRequestError, NotASagaError, SagaNotFoundE
 from ._http import AdminHttp, error_message
 from ._model import SAGA_STATUSES, Saga, SagaKind, SagaService, SagaStatus, SagaSummary
 from ._status import failed_step_of, saga_status, split_failure
-from ._timeline import JournalRow, Timeline, TransientFailure, ValueDecoder, build_timeline, parse_json
+from ._timeline import JournalRow, Timeline, TransientFailure, ValueDecoder, build_timeline, parse_json, parse_lite
 from ._values import decode_value
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def _row(data: Mapping[str, Any], full: bool) -> JournalRow:
         index=int(data.get("index") or 0),
         entry_type=str(data.get("entry_type") or ""),
         name=str(data.get("name") or ""),
-        lite=parse_json(data.get("entry_lite_json")),
+        lite=parse_lite(data.get("entry_lite_json")),
         appended_at=_time(data.get("appended_at")),
         full=parse_json(data.get("entry_json")) if full else None,
     )

@@ -9,6 +9,7 @@ keyed `<invocation id>:<position>:<step>`; a parked escalation is the entry
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -275,6 +276,22 @@ def build_timeline(
         input_value,
         output_value,
     )
+
+
+_RUN_COMMAND = re.compile(r'^\{"Command":\{"Run":\{"completion_id":(\d+)[,}]')
+_COMPLETION = re.compile(
+    r'^\{"Notification":\{"ty":\{"Completion":"\w+"\},"id":\{"CompletionId":(\d+)\},"result":"(\w+)"\}\}$'
+)
+
+
+def parse_lite(text: object) -> Mapping[str, Any]:
+    """`entry_lite_json` as data; the two most common shapes (a run, a completion) without a JSON parse."""
+    if isinstance(text, str):
+        if found := _RUN_COMMAND.match(text):
+            return {"Command": {"Run": {"completion_id": int(found.group(1))}}}
+        if found := _COMPLETION.match(text):
+            return {"Notification": {"id": {"CompletionId": int(found.group(1))}, "result": found.group(2)}}
+    return parse_json(text)
 
 
 def parse_json(text: object) -> Mapping[str, Any]:

@@ -22,7 +22,7 @@ from ..admin import (
 )
 from ..admin._client import DEFAULT_ADMIN_URL
 from ._durations import parse_since
-from ._render import console, print_saga, saga_table
+from ._render import console, emit, print_saga, saga_table
 from ._targets import TargetError, load_plan, split_target
 
 P = ParamSpec("P")
@@ -134,7 +134,7 @@ def list_sagas(
     elif not found:
         typer.echo("no saga invocations match")
     else:
-        console().print(saga_table(found))
+        emit(console(), saga_table(found))
 
 
 @app.command("show")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ..admin import Activity, Saga, SagaStatus, SagaSummary
 from ._durations import show_duration, show_time
@@ -32,6 +33,16 @@ def console(stderr: bool = False) -> Console:
     return Console(file=stream, width=None if terminal else 200, no_color=not terminal, highlight=False)
 
 
+def emit(out: Console, *renderables: object) -> None:
+    """Print to `out`; off a terminal, without the padding rich leaves at the end of lines."""
+    if out.is_terminal:
+        out.print(*renderables)
+        return
+    with out.capture() as captured:
+        out.print(*renderables)
+    out.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
 def _status(status: SagaStatus) -> str:
     return f"[{STATUS_STYLES[status]}]{status}[/]"
 
@@ -47,15 +58,15 @@ def saga_table(summaries: Sequence[SagaSummary]) -> Table:
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("ID", "SAGA", "STATUS", "STEP", "STARTED (UTC)", "DURATION"):
         table.add_column(column, no_wrap=True)
-    for summary in summaries:
+    for summary in summaries:  # plain Text cells: no markup to parse, a thousand rows stay quick
         step = summary.failed_step if summary.failed_step is not None else summary.current_step
         table.add_row(
-            summary.invocation_id,
-            escape(_target(summary)),
-            _status(summary.status),
-            escape(step or "-"),
-            show_time(summary.started_at),
-            show_duration(summary.duration),
+            Text(summary.invocation_id),
+            Text(_target(summary)),
+            Text(summary.status, style=STATUS_STYLES[summary.status]),
+            Text(step or "-"),
+            Text(show_time(summary.started_at)),
+            Text(show_duration(summary.duration)),
         )
     return table
 
@@ -90,38 +101,40 @@ def activity_table(title: str, activities: Sequence[Activity]) -> Table:
 
 def print_saga(out: Console, saga: Saga) -> None:
     """The timeline of one saga (`show`)."""
+    parts: list[RenderableType] = []
     summary = saga.summary
-    out.print(f"[bold]{summary.invocation_id}[/]  {escape(_target(summary))}  {_status(summary.status)}")
+    parts.append(f"[bold]{summary.invocation_id}[/]  {escape(_target(summary))}  {_status(summary.status)}")
     facts = [f"started {show_time(summary.started_at)} UTC", f"took {show_duration(summary.duration)}"]
     if saga.deployment_id:
         facts.append(f"deployment {saga.deployment_id}")
-    out.print("  " + " · ".join(facts))
+    parts.append("  " + " · ".join(facts))
     if saga.input is not None:
-        out.print(f"  input:  {escape(_cut(saga.input, 120))}")
+        parts.append(f"  input:  {escape(_cut(saga.input, 120))}")
     if saga.output is not None:
-        out.print(f"  output: {escape(_cut(saga.output, 120))}")
+        parts.append(f"  output: {escape(_cut(saga.output, 120))}")
     if saga.error is not None:
         code = f" ({saga.status_code})" if saga.status_code is not None else ""
-        out.print(f"  [red]error:[/] {escape(saga.error)}{code}")
-    out.print()
-    out.print(activity_table("Steps (in the order they ran)", saga.steps) if saga.steps else "[bold]Steps:[/] none")
+        parts.append(f"  [red]error:[/] {escape(saga.error)}{code}")
+    parts.append("")
+    parts.append(activity_table("Steps (in the order they ran)", saga.steps) if saga.steps else "[bold]Steps:[/] none")
     if saga.compensations:
-        out.print()
-        out.print(activity_table("Compensations (in the order they ran: newest step first)", saga.compensations))
+        parts.append("")
+        parts.append(activity_table("Compensations (in the order they ran: newest step first)", saga.compensations))
     if saga.left_undone:
-        out.print()
-        out.print(f"[bold red]Left undone:[/] {escape(', '.join(saga.left_undone))}")
+        parts.append("")
+        parts.append(f"[bold red]Left undone:[/] {escape(', '.join(saga.left_undone))}")
     if saga.parked is not None:
-        out.print()
+        parts.append("")
         since = f" since {show_time(saga.parked.since)} UTC" if saga.parked.since else ""
-        out.print(
+        parts.append(
             f"[bold magenta]Parked:[/] the compensation of {escape(repr(saga.parked.step))} failed "
             f"({escape(saga.parked.reason)}) and waits for an operator{since}."
         )
-        out.print(f"  answer it with: restate-saga resolve {summary.invocation_id} retry|skip")
+        parts.append(f"  answer it with: restate-saga resolve {summary.invocation_id} retry|skip")
     if saga.paused_reason is not None:
-        out.print()
-        out.print(f"[bold yellow]Paused by Restate:[/] {escape(saga.paused_reason)}")
-        out.print(
+        parts.append("")
+        parts.append(f"[bold yellow]Paused by Restate:[/] {escape(saga.paused_reason)}")
+        parts.append(
             f"  fix the step, deploy the fix, then: restate-saga resume {summary.invocation_id} --deployment latest"
         )
+    emit(out, Group(*parts))
