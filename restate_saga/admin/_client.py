@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -173,7 +174,7 @@ class SagaAdmin:
         statuses: Iterable[SagaStatus] = (),
         since: datetime | timedelta | None = None,
         limit: int | None = 100,
-    ) -> list[SagaSummary]:
+    ) -> builtins.list[SagaSummary]:
         """Saga invocations, newest first: one SQL query for all of them, whatever their number.
 
         `services` and `statuses` filter (empty: all); `since` keeps invocations created after a
@@ -219,15 +220,17 @@ class SagaAdmin:
             f"ORDER BY i.created_at DESC, i.id, j.index"
         )
 
-    def _summaries(self, rows: Sequence[Mapping[str, Any]], targets: Mapping[str, SagaService]) -> list[SagaSummary]:
-        grouped: dict[str, tuple[Mapping[str, Any], list[JournalRow]]] = {}
+    def _summaries(
+        self, rows: Sequence[Mapping[str, Any]], targets: Mapping[str, SagaService]
+    ) -> builtins.list[SagaSummary]:
+        grouped: dict[str, tuple[Mapping[str, Any], builtins.list[JournalRow]]] = {}
         for row in rows:
             invocation_id = str(row.get("id"))
             head, journal = grouped.setdefault(invocation_id, (row, []))
             if row.get("entry_type"):
                 journal.append(_row(row, full=False))
         now = datetime.now(UTC)
-        summaries: list[SagaSummary] = []
+        summaries: builtins.list[SagaSummary] = []
         for invocation_id, (head, journal) in grouped.items():
             service = targets[str(head.get("target_service_name"))]
             journal.sort(key=lambda entry: entry.index)
@@ -317,12 +320,12 @@ class SagaAdmin:
             output=timeline.output if summary.status == "succeeded" else None,
         )
 
-    def _events(self, invocation_id: str) -> tuple[list[TransientFailure], str | None]:
+    def _events(self, invocation_id: str) -> tuple[builtins.list[TransientFailure], str | None]:
         rows = self._http.sql(
             "SELECT event_type, event_json, appended_at FROM sys_journal_events "
             f"WHERE id = {_quote(invocation_id)} ORDER BY appended_at"
         )
-        transient: list[TransientFailure] = []
+        transient: builtins.list[TransientFailure] = []
         paused: str | None = None
         for row in rows:
             event = parse_json(row.get("event_json"))

@@ -211,20 +211,20 @@ def build_timeline(
             order.append(activity)
         elif row.entry_type in ("Notification: Run", "Notification: Call"):
             completion = _dig(row.lite, "Notification", "id", "CompletionId")
-            activity = opened.get(completion) if isinstance(completion, int) else None
-            if activity is None:
+            settled = opened.get(completion) if isinstance(completion, int) else None
+            if settled is None:
                 continue
             failed = _dig(row.lite, "Notification", "result") == "Failure"
-            activity.outcome = "failed" if failed else "succeeded"
-            activity.finished_at = row.appended_at
+            settled.outcome = "failed" if failed else "succeeded"
+            settled.finished_at = row.appended_at
             kind_name = "Run" if row.entry_type == "Notification: Run" else "Call"
-            success, failure = _result(row.full, "Notification", "Completion", kind_name, "result")
-            activity.error = failure
-            if activity.kind == "parked":
-                activity.awakeable_id = success.decode(errors="replace") if success is not None else None
+            success, message = _result(row.full, "Notification", "Completion", kind_name, "result")
+            settled.error = message
+            if settled.kind == "parked":
+                settled.awakeable_id = success.decode(errors="replace") if success is not None else None
             else:
-                activity.value = show(success)
-            if failed and activity.kind == "step":
+                settled.value = show(success)
+            if failed and settled.kind == "step":
                 latest = "failure"
         elif row.entry_type == "Notification: Signal":
             signal = _dig(row.lite, "Notification", "id", "SignalIndex")
@@ -235,8 +235,8 @@ def build_timeline(
                 signal_after_park = True
 
     retried: dict[int, list[str]] = {}
-    for failure in transient:
-        retried.setdefault(failure.command_index, []).append(failure.message)
+    for attempt in transient:
+        retried.setdefault(attempt.command_index, []).append(attempt.message)
 
     def finish(activity: _Open) -> Activity:
         failures = retried.get(activity.command_index, [])

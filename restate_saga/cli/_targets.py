@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any, cast
+from typing import Any
+
+from typing_extensions import TypeIs
 
 from .._keyed import SagaRestateWorkflow, SagaVirtualObject
 from .._plans import CodePlan, Plan
@@ -26,6 +28,10 @@ def split_target(text: str) -> tuple[str, str]:
     return module, attribute
 
 
+def _is_remote(value: object) -> TypeIs[RemoteSaga[Any, Any]]:
+    return isinstance(value, RemoteSaga)
+
+
 def load_plan(text: str) -> Plan:
     """The plan of the pipeline, saga service or plan at `module:attr` (the cwd is importable)."""
     module_name, attribute = split_target(text)
@@ -41,9 +47,9 @@ def load_plan(text: str) -> Plan:
             raise TargetError(f"{module_name!r} has no attribute {attribute!r}")
         value = getattr(value, part)
     if isinstance(value, Step):
-        return cast(Step[Any, Any, Any], value).plan
-    if isinstance(value, SagaWorkflowService | RemoteSaga):
-        plan = value.plan if isinstance(value, SagaWorkflowService) else cast(RemoteSaga[Any, Any], value).pipeline.plan
+        return value.plan
+    if isinstance(value, SagaWorkflowService) or _is_remote(value):
+        plan = value.plan if isinstance(value, SagaWorkflowService) else value.pipeline.plan
         if isinstance(plan, CodePlan):
             raise TargetError(f"{text} is saga code: its steps are only known when it runs (draw a pipeline)")
         return plan
