@@ -3,7 +3,8 @@
 Starts a restate-server and the example app, runs N travel bookings (a third of them fail at the
 car and compensate), waits until all have completed, then times `SagaAdmin.list(limit=None)` in
 process and the `restate-saga ls` console script (a fresh process each time, so its figure
-includes interpreter start-up), in JSON and as a table. Prints the figures and writes them to
+includes interpreter start-up), in JSON and as a table: wall clock, and the CLI's own CPU time
+(steadier on a shared machine). Prints the figures and writes them to
 `benchmarks/results/admin_ls.json`. Timings are reported, never asserted.
 
     .venv/bin/python -m benchmarks.admin_ls [--sagas 1000] [--rounds 5]
@@ -15,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,7 +49,9 @@ async def start_sagas(ingress: str, count: int) -> None:
 def wait_completed(admin_url: str, count: int, timeout: float = 600) -> float:
     """Seconds until `count` TravelBooking invocations have completed."""
     started = time.monotonic()
-    query = "SELECT count(*) AS n FROM sys_invocation WHERE target_service_name = 'TravelBooking' AND status = 'completed'"
+    query = (
+        "SELECT count(*) AS n FROM sys_invocation WHERE target_service_name = 'TravelBooking' AND status = 'completed'"
+    )
     with httpx.Client(timeout=30) as client:
         while True:
             rows = client.post(f"{admin_url}/query", json={"query": query}, headers={"accept": "application/json"})
@@ -89,11 +93,18 @@ def main() -> int:
             in_process = timed(lambda: admin.list(limit=None), args.rounds)
         env = {**os.environ, "RESTATE_ADMIN_URL": server.admin_url}
 
-        def cli(*extra: str) -> None:
-            subprocess.run([str(script), "ls", "--limit", str(args.sagas), *extra], env=env, check=True, capture_output=True)
+        cpu: dict[str, list[float]] = {"json": [], "table": []}
 
-        as_json = timed(lambda: cli("--json"), args.rounds)
-        as_table = timed(cli, args.rounds)
+        def cli(form: str) -> None:
+            extra = ["--json"] if form == "json" else []
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            command = [str(script), "ls", "--limit", str(args.sagas), *extra]
+            subprocess.run(command, env=env, check=True, capture_output=True)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[form].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+
+        as_json = timed(lambda: cli("json"), args.rounds)
+        as_table = timed(lambda: cli("table"), args.rounds)
     finally:
         app.stop()
         server.stop()
@@ -107,6 +118,7 @@ def main() -> int:
         "list_in_process_s": {"median": round(statistics.median(in_process), 3), "max": round(max(in_process), 3)},
         "cli_ls_json_s": {"median": round(statistics.median(as_json), 3), "max": round(max(as_json), 3)},
         "cli_ls_table_s": {"median": round(statistics.median(as_table), 3), "max": round(max(as_table), 3)},
+        "cli_cpu_s": {form: round(statistics.median(figures), 3) for form, figures in cpu.items()},
         "rounds": args.rounds,
         "load_average_1m": round(os.getloadavg()[0], 2),
     }

@@ -31,7 +31,7 @@ _KINDS: tuple[SagaKind, ...] = ("service", "virtual_object", "workflow", "remote
 _LS_ENTRY_TYPES = ("Command: Run", "Notification: Run", "Command: Call", "Notification: Call", "Notification: Signal")
 _INVOCATION_COLUMNS = (
     "id, target_service_name, target_handler_name, target_service_key, status, completion_result, "
-    "completion_failure, created_at, modified_at, completed_at, pinned_deployment_id, last_failure"
+    "completion_failure, created_at, modified_at, completed_at, pinned_deployment_id, last_failure, retry_count"
 )
 
 Choice = Literal["retry", "skip"]
@@ -297,7 +297,10 @@ class SagaAdmin:
             )
         ]
         transient, paused_reason = self._events(invocation_id)
-        timeline = build_timeline(invocation_id, journal, transient, self._decode)
+        retries = head.get("retry_count")
+        timeline = build_timeline(
+            invocation_id, journal, transient, self._decode, retries if isinstance(retries, int) else 0
+        )
         summary, undone = self._summary(head, service, timeline, datetime.now(UTC))
         code, message = split_failure(_text(head.get("completion_failure")))
         if message is None and summary.status in ("compensating", "parked"):

@@ -149,8 +149,13 @@ def build_timeline(
     rows: Sequence[JournalRow],
     transient: Sequence[TransientFailure] = (),
     decode: ValueDecoder | None = None,
+    retries: int = 0,
 ) -> Timeline:
-    """Read the activities of one invocation from its journal rows (in index order)."""
+    """Read the activities of one invocation from its journal rows (in index order).
+
+    `retries` is Restate's retry count of the invocation (`sys_invocation.retry_count`): the
+    attempts of a step still in flight are at least that many plus one.
+    """
     opened: dict[int, _Open] = {}
     order: list[_Open] = []
     command_index = -1
@@ -249,7 +254,7 @@ def build_timeline(
         return Activity(
             activity.name,
             activity.outcome,
-            1 + len(failures),
+            max(1 + len(failures), 1 + retries if activity.outcome == "running" else 1),
             activity.started_at,
             duration,
             error,

@@ -53,21 +53,39 @@ def _target(summary: SagaSummary) -> str:
     return f"{summary.service}/{summary.key}/{summary.handler}"
 
 
-def saga_table(summaries: Sequence[SagaSummary]) -> Table:
-    """One row per saga invocation (`ls`)."""
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("ID", "SAGA", "STATUS", "STEP", "STARTED (UTC)", "DURATION"):
-        table.add_column(column, no_wrap=True)
-    for summary in summaries:  # plain Text cells: no markup to parse, a thousand rows stay quick
+LIST_COLUMNS = ("ID", "SAGA", "STATUS", "STEP", "STARTED (UTC)", "DURATION")
+
+
+def saga_table(summaries: Sequence[SagaSummary]) -> Text:
+    """One row per saga invocation (`ls`): aligned columns, the status coloured.
+
+    Laid out here rather than by `rich.table.Table`, which takes about half a second for a
+    thousand rows; the output looks the same (columns two spaces apart, no borders).
+    """
+    rows: list[tuple[str, ...]] = []
+    for summary in summaries:
         step = summary.failed_step if summary.failed_step is not None else summary.current_step
-        table.add_row(
-            Text(summary.invocation_id),
-            Text(_target(summary)),
-            Text(summary.status, style=STATUS_STYLES[summary.status]),
-            Text(step or "-"),
-            Text(show_time(summary.started_at)),
-            Text(show_duration(summary.duration)),
+        rows.append(
+            (
+                summary.invocation_id,
+                _target(summary),
+                summary.status,
+                step or "-",
+                show_time(summary.started_at),
+                show_duration(summary.duration),
+            )
         )
+    widths = [max(len(cells[n]) for cells in [LIST_COLUMNS, *rows]) for n in range(len(LIST_COLUMNS))]
+    table = Text(no_wrap=True, overflow="ignore")
+    table.append(
+        "  ".join(name.ljust(width) for name, width in zip(LIST_COLUMNS, widths, strict=True)).rstrip(), "bold"
+    )
+    for cells, summary in zip(rows, summaries, strict=True):
+        table.append("\n")
+        for number, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+            last = number == len(cells) - 1
+            text = cell if last else cell.ljust(width) + "  "
+            table.append(text, STATUS_STYLES[summary.status] if number == 2 else None)
     return table
 
 
