@@ -330,6 +330,29 @@ def test_ls_reads_every_saga_in_one_sql_query(ops: Ops) -> None:
 # --- the paused path: a bug, paused by Restate, fixed, deployed, resumed -----------------------------
 
 
+def test_cancelling_a_paused_saga_resumes_it_and_its_failing_step_pauses_it_again(ops: Ops) -> None:
+    run = new_run()
+    invocation = ops.start("OpsShipping", {"run": run})
+    ops.wait(invocation, "paused")
+    attempts = events(run).count("Pack attempt")
+    cancelled = ops.cli("cancel", invocation)
+    assert cancelled.exit_code == 0, cancelled.output
+    assert "it was paused, so it was resumed for the rollback to run" in cancelled.stdout
+    deadline = time.monotonic() + 60
+    while events(run).count("Pack attempt") < attempts + 3:  # resumed: Pack is retried, to settle it first
+        assert time.monotonic() < deadline, events(run)
+        time.sleep(0.05)
+    saga = ops.wait(invocation, "paused")  # the step in flight still fails: paused again, nothing undone
+    assert saga.compensations == () and "undo Reserve" not in events(run)
+    assert ops.cli_json("cancel", invocation, "--kill", "--yes") == {
+        "invocation_id": invocation,
+        "killed": True,
+        "was": "paused",
+    }
+    killed = ops.wait(invocation, "compensation_failed")
+    assert killed.left_undone == ("Reserve",) and killed.error == "killed"
+
+
 def test_paused_saga_is_fixed_deployed_and_resumed_exactly_once_per_step(ops: Ops, tmp_path: Path) -> None:
     complete, decline = new_run(), new_run()
     first = ops.start("OpsShipping", {"run": complete})
