@@ -44,6 +44,8 @@ PAGES = {
     "restate_saga._plans": "plans.md",
     "restate_saga._diagrams": "plans.md",
     "restate_saga.testing": "testing.md",
+    "restate_saga.admin": "admin.md",
+    "restate_saga.cli": "cli.md",
 }
 
 
