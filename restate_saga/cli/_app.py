@@ -13,6 +13,7 @@ import typer
 from .._diagrams import to_dot, to_mermaid
 from .._errors import RestateSagaError
 from ..admin import (
+    DEFAULT_ADMIN_URL,
     SAGA_STATUSES,
     SagaAdmin,
     SagaStatus,
@@ -20,7 +21,6 @@ from ..admin import (
     saga_mermaid,
     summary_data,
 )
-from ..admin._client import DEFAULT_ADMIN_URL
 from ._durations import parse_since
 from ._render import console, emit, print_saga, saga_table
 from ._targets import TargetError, load_plan, split_target
