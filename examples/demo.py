@@ -10,7 +10,9 @@ example promises and exits 1 if one differs. It stops the server and the app bef
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,6 +213,23 @@ def run_examples(demo: Demo) -> None:
     )
 
 
+def show_saga_list(admin_url: str, demo: Demo) -> None:
+    """End with what an operator sees: `restate-saga ls` of the sagas this demo ran."""
+    print("\n=== restate-saga ls: the sagas this demo ran, as an operator sees them")
+    print(f"    $ restate-saga ls --admin {admin_url}")
+    listed = subprocess.run(
+        [sys.executable, "-m", "restate_saga", "ls", "--admin", admin_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    print(textwrap.indent(listed.stdout.rstrip("\n"), "    "))
+    if listed.returncode != 0:
+        demo.problems.append(f"restate-saga ls failed ({listed.returncode}): {listed.stderr.strip()}")
+    print("    (restate-saga show ID draws one saga's timeline; see the README's 'Operating sagas')")
+
+
 def main() -> int:
     """Start everything, run the examples, stop everything; exit 0 when every saga behaved."""
     server = RestateServer()
@@ -231,6 +250,7 @@ def main() -> int:
             run_examples(demo)
         finally:
             bed.close()
+        show_saga_list(server.admin_url, demo)
         print("\nTo explore further, serve the app by hand (README: 'Running the example app by hand')")
         print("and watch the invocations in the Restate UI; this demo's server stops now.")
         for problem in demo.problems:

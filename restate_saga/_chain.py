@@ -2,9 +2,8 @@
 
 An event is new when the handler has consumed every command its journal held at the start of
 this attempt: until then it is re-executing code that already ran (and reported) before. The
-SDK's state machine knows (`is_replaying`). The one place where the journal cannot tell is a
-saga parked on an awakeable (no command marks the parking); there an answered awakeable, and
-this process's memory of what it reported, keep the parking from being reported twice.
+SDK's state machine knows (`is_replaying`). An event is decided at the point where it happens,
+before the next journal entry is written (a parked escalation decides before its park record).
 """
 
 from __future__ import annotations
@@ -120,7 +119,6 @@ def is_replaying(ctx: restate.Context) -> bool:
 @dataclass(slots=True)
 class _Memory:
     attempts: dict[str, int] = field(default_factory=dict[str, int])
-    parked: set[str] = field(default_factory=set[str])
 
     def bump(self, key: str) -> int:
         """Count one more attempt of `key`; returns its number (1 for the first)."""
@@ -396,7 +394,7 @@ class Chain:
         *,
         fresh: bool | Literal["ask"] | None = "ask",
     ) -> None:
-        """A compensation failed for good (`fresh`: as `parked_fresh` said, when it parks)."""
+        """A compensation failed for good (`fresh`: as `fresh()` said, when it parks)."""
         hooks = self.hooks.compensation_failed
         if fresh == "ask":
             fresh = self._fresh() if hooks else None
@@ -404,18 +402,10 @@ class Chain:
             event = CompensationFailed(self.info, step, position, self._key(step, position, True), cause, error)
             self._deliver(hooks, "compensation_failed", fresh, lambda i: i.compensation_failed(event))
 
-    def parked_fresh(self, step: str, position: int, round: int, answered: bool) -> bool | None:
-        """Whether parking `step` (its `round`-th time) is new: not a replay, its awakeable not
-        answered yet, and not reported by this process before (see the module docstring)."""
-        fresh = self._fresh()
-        if fresh is not True:
-            return fresh
-        mark = f"{self._key(step, position, True)}#{round}"
-        memory = _remember(self.info.invocation_id)
-        if answered or mark in memory.parked:
-            return False if self.hooks.observes_replays else None
-        memory.parked.add(mark)
-        return True
+    def fresh(self) -> bool | None:
+        """Whether an event at this point is new (True), replayed but observed (False), or told to
+        nobody (None); for a caller that must decide before its next journal entry."""
+        return self._fresh()
 
     def escalation_parked(
         self, step: str, position: int, cause: FailureCause, awakeable_id: str, reason: str, fresh: bool | None

@@ -12,6 +12,7 @@ from ._context import SagaContext
 from ._engine import run_saga
 from ._errors import StepDefinitionError
 from ._interceptors import CompensationDone, EscalationParked, EscalationResumed, SagaInterceptor, StepDone
+from ._metadata import handler_metadata, publish
 from ._options import SagaWorkflowOptions, service_options
 from ._serde import RAW, decode_input, encode_output
 from ._signatures import handler_types, restate_signature
@@ -111,6 +112,7 @@ class SagaVirtualObject(restate.VirtualObject):
 
     def __init__(self, name: str, options: SagaWorkflowOptions | None = None) -> None:
         super().__init__(name, **service_options(options))  # pyright: ignore[reportUnknownMemberType]
+        publish(self, "virtual_object", options)
         self.options = options
         if _wants_status(options):
 
@@ -136,7 +138,10 @@ class SagaVirtualObject(restate.VirtualObject):
                 register(name=name, kind="shared")(fn)
                 return fn
             wrapped = _restate_handler(f"{self.name}.{name or fn.__name__}", fn, restate.ObjectContext, self.options)
-            register(name=name or fn.__name__, kind="exclusive", input_serde=RAW, output_serde=RAW)(wrapped)
+            saga = handler_metadata()
+            register(name=name or fn.__name__, kind="exclusive", input_serde=RAW, output_serde=RAW, metadata=saga)(
+                wrapped
+            )
             return fn
 
         return decorate
@@ -147,6 +152,7 @@ class SagaRestateWorkflow(restate.Workflow):
 
     def __init__(self, name: str, options: SagaWorkflowOptions | None = None) -> None:
         super().__init__(name, **service_options(options))  # pyright: ignore[reportUnknownMemberType]
+        publish(self, "workflow", options)
         self.options = options
         self._main: Callable[..., Awaitable[Any]] | None = None
         if _wants_status(options):
@@ -168,7 +174,9 @@ class SagaRestateWorkflow(restate.Workflow):
             if self._main is not None:
                 raise StepDefinitionError(f"workflow {self.name!r} already has a main handler")
             wrapped = _restate_handler(f"{self.name}.{name}", fn, restate.WorkflowContext, self.options)
-            super(SagaRestateWorkflow, self).main(name=name, input_serde=RAW, output_serde=RAW)(wrapped)
+            super(SagaRestateWorkflow, self).main(
+                name=name, input_serde=RAW, output_serde=RAW, metadata=handler_metadata()
+            )(wrapped)
             self._main = fn
             self._main_validator = input_validator(handler_types(fn, 2)[0])
             return fn

@@ -20,6 +20,7 @@ from ._codec import adapter_for
 from ._context import PendingCompensation, PendingRemote, SagaContext
 from ._engine import run_saga
 from ._errors import SagaCompensatedError, StepDefinitionError, StepFailedError
+from ._metadata import handler_metadata, publish
 from ._nodes import Leaf, Remote, input_type_of, leaves_of, output_type_of
 from ._options import SagaWorkflowOptions, service_options
 from ._rollback import REMOTE_COMPENSATE, REMOTE_RUN, compensate
@@ -53,6 +54,7 @@ class RemoteSaga(restate.VirtualObject, Generic[I, O]):
     def __init__(self, name: str, pipeline: Step[I, O, object], options: SagaWorkflowOptions | None = None) -> None:
         super().__init__(name, **service_options(options))  # pyright: ignore[reportUnknownMemberType]
         pipeline.validate()
+        publish(self, "remote", options, pipeline.plan)
         leaves: dict[str, Leaf] = {}
         for leaf in leaves_of(pipeline.node):
             if leaf.name in leaves and leaves[leaf.name] is not leaf:
@@ -98,8 +100,11 @@ class RemoteSaga(restate.VirtualObject, Generic[I, O]):
             return json.dumps([item["step"] for item in reversed(saved)]).encode()
 
         run.__signature__ = restate_signature(restate.ObjectContext, input_type, output_type, True)
-        self.handler(name=REMOTE_RUN, kind="exclusive", input_serde=RAW, output_serde=RAW)(run)
-        self.handler(name=REMOTE_COMPENSATE, kind="exclusive", input_serde=RAW, output_serde=RAW)(compensate_run)
+        saga, undo = handler_metadata(), handler_metadata("compensate")
+        self.handler(name=REMOTE_RUN, kind="exclusive", input_serde=RAW, output_serde=RAW, metadata=saga)(run)
+        self.handler(name=REMOTE_COMPENSATE, kind="exclusive", input_serde=RAW, output_serde=RAW, metadata=undo)(
+            compensate_run
+        )
 
 
 def _encode_stack(saga: SagaContext) -> list[dict[str, Any]]:

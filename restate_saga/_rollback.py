@@ -15,9 +15,12 @@ from ._context import Pending, PendingCompensation, PendingRemote, SagaContext, 
 from ._current import StepCall
 from ._errors import CompensationFailure
 from ._futures import interrupted, settle
+from ._options import DEFAULT_RUN_OPTIONS
 
 COMPENSATE_PREFIX = "compensate:"
 """Journal entries of compensations are named `compensate:<step>`."""
+PARKED_PREFIX = "restate_saga:parked:"
+"""Written only when an escalation parks: one entry `restate_saga:parked:<step>` holding the awakeable id."""
 REMOTE_RUN = "run"
 REMOTE_COMPENSATE = "compensate"
 ESCALATION_CHOICES = ("retry", "skip")
@@ -109,16 +112,17 @@ async def _escalate(
     A cancellation while parked leaves this compensation undone (reported) and lets the rollback go on.
     """
     chain, cause = saga.chain, cause_of(error, entry.step)
-    reason, attempt, parking = failure.message, 0, 0
+    reason, attempt = failure.message, 0
     failed: TerminalError | None = failure
     while True:
         awakeable_id, decision = saga.ctx.awakeable(type_hint=str)
-        fresh = chain.parked_fresh(entry.step, entry.position, parking, _answered(decision))
-        parking += 1
+        # decided before the park record: a replay still has that journal entry ahead of it
+        fresh = chain.fresh()
+        parked = _record_parked(saga, entry.step, awakeable_id)
         if failed is not None:
             chain.compensation_failed(entry.step, entry.position, cause, failed, fresh=fresh)
         chain.escalation_parked(entry.step, entry.position, cause, awakeable_id, reason, fresh)
-        cancelled = await interrupted(decision)
+        cancelled = await interrupted(parked) or await interrupted(decision)
         if cancelled is not None:
             chain.escalation_resumed(entry.step, entry.position, cause, "cancelled")
             left = CompensationFailure(entry.step, f"{reason} (left undone: cancelled while parked)")
@@ -146,10 +150,13 @@ async def _escalate(
         return Rollback((), (), cancellation)
 
 
-def _answered(decision: object) -> bool:
-    """Whether an awakeable's answer is already known (a replay after the operator answered)."""
-    probe: Any = getattr(decision, "is_completed", None)
-    return bool(probe()) if callable(probe) else False
+def _record_parked(saga: SagaContext, step: str, awakeable_id: str) -> Awaitable[bytes]:
+    """Journal the awakeable a parked compensation waits on, so that operators' tools can answer it."""
+
+    async def record() -> bytes:
+        return awakeable_id.encode()
+
+    return saga.ctx.run_typed(PARKED_PREFIX + step, record, DEFAULT_RUN_OPTIONS)
 
 
 async def compensate_entries(saga: SagaContext, entries: Sequence[Pending], error: TerminalError) -> Rollback:

@@ -12,6 +12,7 @@ from typing_extensions import TypeVar
 from ._context import SagaContext
 from ._engine import run_saga
 from ._errors import PlanChangedError, StepDefinitionError
+from ._metadata import handler_metadata, publish
 from ._nodes import Handler
 from ._options import DEFAULT_RUN_OPTIONS, SagaWorkflowOptions, service_options
 from ._plans import CodePlan, Plan, describe, fingerprint
@@ -52,6 +53,7 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
         _validate_pipeline(handler)
         self.options = options or SagaWorkflowOptions()
         self.saga_handler: SagaHandler[I, O] = handler
+        publish(self, "service", options, self.plan)
         input_type, output_type, takes_input = handler_types(handler, 1)
         self.input_type = input_type
         self.output_type = output_type
@@ -78,7 +80,7 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
         run.__signature__ = restate_signature(restate.Context, input_type, output_type, takes_input)
         run.__name__ = "run"
         run.__doc__ = None if isinstance(handler, Step) else inspect.getdoc(handler)
-        self.handler(name="run", input_serde=RAW, output_serde=RAW)(run)
+        self.handler(name="run", input_serde=RAW, output_serde=RAW, metadata=handler_metadata())(run)
 
     async def run_as_step(self, parent_saga: SagaContext, value: I) -> O:
         """Run this saga inside `parent_saga`: its compensations join the parent's stack."""

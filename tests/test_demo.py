@@ -164,3 +164,12 @@ def test_demo_runs_every_example_and_stops_what_it_started() -> None:
 
     order = found["Order whose shipment fails: the embedded payment is undone too, then the order"]
     assert line(order, "compensations") == "CapturePayment, AuthorizePayment, CreateOrder"
+
+    listed = found["restate-saga ls: the sagas this demo ran, as an operator sees them"]
+    rows = [text.split() for text in listed.splitlines() if text.strip().startswith("inv_")]
+    saga_runs = [title for title in found if not title.startswith("restate-saga ls")]
+    assert len(rows) == len(saga_runs)  # one row per saga the demo ran
+    by_target = [(row[1], row[2]) for row in rows]
+    assert ("TravelBooking/run", "compensated") in by_target and ("TravelBooking/run", "succeeded") in by_target
+    assert ("PurchaseApproval/po-yacht/run", "compensated") in by_target
+    assert all(status in ("succeeded", "compensated") for _, status in by_target)

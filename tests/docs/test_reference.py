@@ -46,6 +46,8 @@ PAGES = {
     "restate_saga.testing": "testing.md",
     "restate_saga._interceptors": "interceptors.md",
     "restate_saga.ext.otel": "interceptors.md",
+    "restate_saga.admin": "admin.md",
+    "restate_saga.cli": "cli.md",
 }
 
 
