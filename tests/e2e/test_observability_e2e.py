@@ -315,3 +315,28 @@ def test_a_parked_compensation_is_reported_once_across_suspensions_and_replays(
             "compensations_done": ["Fragile", "Start"],
             "parked": None,
         }
+
+
+def test_a_parked_saga_cancelled_while_suspended_reports_its_parking_once(bed: RestateTestBed) -> None:
+    run = new_run()
+    invocation = bed.send("EscalatingReplayed", "run", {"run": run, "fail_at": "Doomed"})
+    awakeable_id = _parked_awakeable(invocation)
+    deadline = time.monotonic() + 30
+    while bed.invocation_status(invocation)["status"] != "suspended":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    bed.cancel(invocation)
+    result = bed.attach(invocation)
+    assert result.status_code == 409 and "left undone: cancelled while parked" in result.message
+    assert [(hook, detail) for inv, hook, detail in observe_app.seen if inv == invocation] == [
+        ("saga_started", ""),
+        ("step_done", "Start"),
+        ("step_done", "Fragile"),
+        ("step_failed", "Doomed"),
+        ("rollback_started", "Fragile,Start"),
+        ("compensation_failed", "Fragile"),
+        ("escalation_parked", awakeable_id),
+        ("escalation_resumed", "cancelled"),
+        ("compensation_done", "Start"),
+        ("saga_finished", "compensation_failed"),
+    ]
