@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
+from types import GenericAlias
 from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
@@ -80,8 +81,10 @@ class StepCodec:
     def _adapter(self, form: str) -> TypeAdapter[Any]:
         adapter = self._lazy.get(form)
         if adapter is None:
-            shape: object = (
-                tuple[self.output_type, self.data_type] if form == "pair" else tuple[str, int, self.data_type]
+            shape = (
+                GenericAlias(tuple, (self.output_type, self.data_type))
+                if form == "pair"
+                else GenericAlias(tuple, (str, int, self.data_type))
             )
             adapter = self._lazy[form] = adapter_for(shape)
         return adapter

@@ -52,7 +52,7 @@ def _restate_handler(
         status = (_StatusWriter(cast(restate.ObjectContext, ctx)),) if track else ()
         return await run_saga(ctx, body, raw, policy, interceptors=(*interceptors, *status), name=target)
 
-    run.__signature__ = restate_signature(context_type, input_type, output_type, takes_input)
+    run.__signature__ = restate_signature(context_type, input_type, output_type, takes_input)  # type: ignore[attr-defined]
     run.__name__ = handler.__name__
     run.__doc__ = inspect.getdoc(handler)
     return run
@@ -121,7 +121,7 @@ class SagaVirtualObject(restate.VirtualObject):
 
             restate.VirtualObject.handler(self, name="status", kind="shared")(status)
 
-    @overload
+    @overload  # type: ignore[override]  # the seed's saga-aware signature
     def handler(
         self, name: str | None = None, kind: Literal["exclusive"] = "exclusive"
     ) -> Callable[[KeyedSagaHandler[restate.ObjectContext, I, O]], KeyedSagaHandler[restate.ObjectContext, I, O]]: ...
@@ -163,7 +163,7 @@ class SagaRestateWorkflow(restate.Workflow):
             restate.Workflow.handler(self, name="status")(status)
         self._main_validator: Any = None
 
-    def main(  # pyright: ignore[reportIncompatibleMethodOverride]  # the seed's saga-aware signature
+    def main(  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]  # the seed's signature
         self, name: str = "run"
     ) -> Callable[[KeyedSagaHandler[restate.WorkflowContext, I, O]], KeyedSagaHandler[restate.WorkflowContext, I, O]]:
         """Register the workflow's main handler, which gets `(saga, ctx, value)`."""
@@ -183,7 +183,7 @@ class SagaRestateWorkflow(restate.Workflow):
 
         return decorate
 
-    def handler(self, name: str | None = None) -> Callable[[F], F]:  # pyright: ignore[reportIncompatibleMethodOverride]
+    def handler(self, name: str | None = None) -> Callable[[F], F]:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
         """Register a shared handler (signals, queries): a plain Restate handler."""
 
         def decorate(fn: F) -> F:

@@ -17,8 +17,8 @@ from ._errors import StepDefinitionError
 from ._nodes import leaves_of
 from ._step import Step
 
-I = TypeVar("I", infer_variance=True)
-O = TypeVar("O", infer_variance=True)
+I = TypeVar("I", contravariant=True)
+O = TypeVar("O", covariant=True)
 O2 = TypeVar("O2")
 
 

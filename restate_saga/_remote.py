@@ -30,17 +30,21 @@ from ._step import Step
 
 I = TypeVar("I")
 O = TypeVar("O")
+O_co = TypeVar("O_co", covariant=True)
 
 STATE_KEY = "restate_saga.compensations"
 
 
 @dataclass(frozen=True, slots=True)
-class RemoteSagaRef(Generic[I, O]):
-    """How to reach a remote saga: its service name and its input and output types."""
+class RemoteSagaRef(Generic[I, O_co]):
+    """How to reach a remote saga: its service name and its input and output types.
+
+    Covariant in the output; invariant in the input, which it holds as a type to serialize by.
+    """
 
     service: str
     input_type: type[I]
-    output_type: type[O]
+    output_type: type[O_co]
 
 
 def remote_saga_ref(service: str, input_type: type[I], output_type: type[O]) -> RemoteSagaRef[I, O]:
@@ -99,7 +103,7 @@ class RemoteSaga(restate.VirtualObject, Generic[I, O]):
                 raise error
             return json.dumps([item["step"] for item in reversed(saved)]).encode()
 
-        run.__signature__ = restate_signature(restate.ObjectContext, input_type, output_type, True)
+        run.__signature__ = restate_signature(restate.ObjectContext, input_type, output_type, True)  # type: ignore[attr-defined]
         saga, undo = handler_metadata(), handler_metadata("compensate")
         self.handler(name=REMOTE_RUN, kind="exclusive", input_serde=RAW, output_serde=RAW, metadata=saga)(run)
         self.handler(name=REMOTE_COMPENSATE, kind="exclusive", input_serde=RAW, output_serde=RAW, metadata=undo)(

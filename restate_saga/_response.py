@@ -37,7 +37,7 @@ class StepResponse(Generic[O_co, C_co]):
     def __init__(self: StepResponse[T, T], output: T) -> None: ...
     @overload
     def __init__(self, output: O_co, compensation_data: C_co) -> None: ...
-    def __init__(self, output: O_co, compensation_data: C_co = _OMITTED) -> None:
+    def __init__(self, output: object, compensation_data: object = _OMITTED) -> None:
         data_is_output = compensation_data is _OMITTED
         object.__setattr__(self, "output", output)
         object.__setattr__(self, "compensation_data", output if data_is_output else compensation_data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, cast
+from typing import Final, Generic, cast
 
 import restate
 from typing_extensions import TypeVar
@@ -18,11 +18,13 @@ from ._options import DEFAULT_RUN_OPTIONS, SagaWorkflowOptions, service_options
 from ._plans import CodePlan, Plan, describe, fingerprint
 from ._serde import RAW, decode_input, encode_output
 from ._signatures import handler_types, restate_signature
-from ._step import Step
+from ._step import Step, is_step
 from ._validation import input_validator, validate_input
 
 I = TypeVar("I")
 O = TypeVar("O")
+I_contra = TypeVar("I_contra", contravariant=True)
+O_co = TypeVar("O_co", covariant=True)
 
 SagaHandler = Callable[[SagaContext, I], Awaitable[O]]
 """Saga code: `async def handler(saga, value) -> result`. A `Step` is one too."""
@@ -41,18 +43,20 @@ async def _check_fingerprint(ctx: restate.Context, saga: str, planned: str) -> N
 
 
 def _validate_pipeline(handler: object) -> None:
-    if isinstance(handler, Step):
-        cast(Step[Any, Any, Any], handler).validate()
+    if is_step(handler):
+        handler.validate()
 
 
-class SagaWorkflowService(restate.Service, Generic[I, O]):
+class SagaWorkflowService(restate.Service, Generic[I_contra, O_co]):
     """A `restate.Service` whose `run` handler runs one saga; mount it with `restate.app(services=[...])`."""
 
-    def __init__(self, name: str, handler: SagaHandler[I, O], options: SagaWorkflowOptions | None = None) -> None:
+    def __init__(
+        self, name: str, handler: SagaHandler[I_contra, O_co], options: SagaWorkflowOptions | None = None
+    ) -> None:
         super().__init__(name, **service_options(options))
         _validate_pipeline(handler)
         self.options = options or SagaWorkflowOptions()
-        self.saga_handler: SagaHandler[I, O] = handler
+        self.saga_handler: Final[SagaHandler[I_contra, O_co]] = handler
         publish(self, "service", options, self.plan)
         input_type, output_type, takes_input = handler_types(handler, 1)
         self.input_type = input_type
@@ -62,7 +66,7 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
 
         async def body(saga: SagaContext, raw: bytes) -> bytes:
             value = decode_input(target, input_type, raw) if takes_input else None
-            return encode_output(target, output_type, await handler(saga, cast(I, value)))
+            return encode_output(target, output_type, await handler(saga, cast(I_contra, value)))
 
         policy, interceptors = self.options.compensation, self.options.interceptors
         planned = fingerprint(self.plan) if self.options.record_plan_fingerprint else None
@@ -77,18 +81,18 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
                 await _check_fingerprint(ctx, name, planned)
             return await run_saga(ctx, body, raw, policy, interceptors=interceptors, name=name)
 
-        run.__signature__ = restate_signature(restate.Context, input_type, output_type, takes_input)
+        run.__signature__ = restate_signature(restate.Context, input_type, output_type, takes_input)  # type: ignore[attr-defined]
         run.__name__ = "run"
         run.__doc__ = None if isinstance(handler, Step) else inspect.getdoc(handler)
         self.handler(name="run", input_serde=RAW, output_serde=RAW, metadata=handler_metadata())(run)
 
-    async def run_as_step(self, parent_saga: SagaContext, value: I) -> O:
+    async def run_as_step(self, parent_saga: SagaContext, value: I_contra) -> O_co:
         """Run this saga inside `parent_saga`: its compensations join the parent's stack."""
         if self._validator is not None:
             value = validate_input(f"{self.name}.run", self._validator, value)
         return await self.saga_handler(parent_saga, value)
 
-    def as_step(self) -> Step[I, O, None]:
+    def as_step(self) -> Step[I_contra, O_co, None]:
         """This saga as a step of a pipeline (same as `run_as_step`)."""
         return Step(self.name, Handler(self.name, self.run_as_step))
 
@@ -96,8 +100,8 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
     def plan(self) -> Plan:
         """The saga's shape: the pipeline's plan, or opaque code for a handler function."""
         handler: object = self.saga_handler
-        if isinstance(handler, Step):
-            return describe(cast(Step[Any, Any, Any], handler).node)
+        if is_step(handler):
+            return describe(handler.node)
         return CodePlan(getattr(handler, "__name__", self.name))
 
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from ._errors import StepDefinitionError
 from ._nodes import input_type_of, output_type_of
-from ._step import Step
+from ._step import is_step
 
 
 def handler_types(handler: Callable[..., object], input_position: int) -> tuple[object, object, bool]:
     """(input type, output type, takes input) of saga code or a `Step`."""
-    if isinstance(handler, Step):
-        step = cast(Step[Any, Any, Any], handler)
-        return input_type_of(step.node), output_type_of(step.node), True
+    if is_step(handler):
+        return input_type_of(handler.node), output_type_of(handler.node), True
     if not inspect.iscoroutinefunction(handler):
         raise StepDefinitionError(f"{getattr(handler, '__name__', handler)!r} must be an async function or a Step")
     params = list(inspect.signature(handler).parameters.values())

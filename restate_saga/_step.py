@@ -11,7 +11,7 @@ from typing import Any, Generic, Never, cast, final, overload
 
 import restate
 from pydantic.errors import PydanticSchemaGenerationError
-from typing_extensions import TypeVar
+from typing_extensions import TypeIs, TypeVar
 
 from ._codec import StepCodec, adapter_for
 from ._context import SagaContext
@@ -25,8 +25,8 @@ from ._plans import Plan, check_plan, describe, fingerprint
 from ._response import StepResponse
 from ._validation import input_validator
 
-I = TypeVar("I", infer_variance=True)
-O = TypeVar("O", infer_variance=True)
+I = TypeVar("I", contravariant=True)
+O = TypeVar("O", covariant=True)
 C = TypeVar("C", covariant=True)
 I2 = TypeVar("I2")
 O2 = TypeVar("O2")
@@ -80,7 +80,7 @@ class Step(Generic[I, O, C]):
 
     def map(self, fn: Callable[[O], O2], /, label: str | None = None) -> Step[I, O2, None]:
         """A pure transform of this step's output; costs no journal entry (keep it deterministic)."""
-        name = label or getattr(fn, "__name__", "map")
+        name = label or str(getattr(fn, "__name__", "map"))
         return Step(self.name, Then(self.node, MapNode(fn, name)))
 
     def or_else(self: Step[I2, O2, object], alternative: Step[I2, O2, object], /) -> Step[I2, O2, None]:
@@ -135,6 +135,11 @@ class Step(Generic[I, O, C]):
 
     def __str__(self) -> str:
         return str(self.plan)
+
+
+def is_step(value: object) -> TypeIs[Step[Any, Any, Any]]:
+    """Whether `value` is a `Step` (of any types)."""
+    return isinstance(value, Step)
 
 
 def leaf_step(
@@ -342,7 +347,7 @@ def nested(
 
 def as_step(handler: Callable[[SagaContext, I2], Awaitable[O2]], /, name: str | None = None) -> Step[I2, O2, None]:
     """Saga code `async def handler(saga, value)` as a step; its steps join the enclosing saga."""
-    label = name or getattr(handler, "__name__", "handler")
+    label = name or str(getattr(handler, "__name__", "handler"))
     return Step(label, Handler(label, _checked_handler(label, handler)))
 
 

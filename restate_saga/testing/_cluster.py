@@ -396,7 +396,7 @@ class RestateCluster:
         """
         deadline = time.monotonic() + timeout
         streak = 0
-        problem = "not checked yet"
+        problem: str | None = "not checked yet"
         with httpx.Client(timeout=3.0) as client:
             while True:
                 for node in self._nodes:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from restate import TerminalError
+from typing_extensions import TypeIs
 
 from .._attempts import attempt, intercepted_attempt
 from .._context import PendingGroup, SagaContext
@@ -76,10 +77,13 @@ class InjectionReport:
 SagaLike = Step[Any, Any, Any] | SagaWorkflowService[Any, Any] | Callable[[SagaContext, Any], Awaitable[Any]]
 
 
+def _is_service(saga: object) -> TypeIs[SagaWorkflowService[Any, Any]]:
+    return isinstance(saga, SagaWorkflowService)
+
+
 def _body(saga: object) -> Callable[[SagaContext, Any], Awaitable[Any]]:
-    if isinstance(saga, SagaWorkflowService):
-        service = cast(SagaWorkflowService[Any, Any], saga)
-        return service.run_as_step
+    if _is_service(saga):
+        return saga.run_as_step
     return cast(Callable[[SagaContext, Any], Awaitable[Any]], saga)
 
 

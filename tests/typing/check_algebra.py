@@ -83,7 +83,7 @@ async def run_it(saga: SagaContext) -> None:
 
 # --- wrong compositions must be reported -------------------------------------------------
 
-create.then(step("Ship", ship))  # pyright: ignore[reportArgumentType]
-pay.then(pay)  # pyright: ignore[reportArgumentType]
-step("Bad", create_order, refund)  # pyright: ignore[reportArgumentType, reportCallIssue]
-pipeline.map(lambda n: n + 1)  # pyright: ignore[reportOperatorIssue, reportUnknownLambdaType]
+create.then(step("Ship", ship))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+pay.then(pay)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+step("Bad", create_order, refund)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue]
+pipeline.map(lambda n: n + 1)  # type: ignore[operator]  # pyright: ignore[reportOperatorIssue, reportUnknownLambdaType]

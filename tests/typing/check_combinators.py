@@ -76,9 +76,16 @@ async def needs_int(n: int) -> int:
     return n
 
 
-parallel(flight, step("Int", needs_int))  # pyright: ignore[reportArgumentType, reportCallIssue]
-flight.or_else(hotel)  # pyright: ignore[reportArgumentType]
-parallel(flight, hotel).then(step("Summary", summarize))  # pyright: ignore[reportArgumentType]
+async def start_trip(trip_id: str) -> Trip:
+    return Trip(trip_id)
+
+
+# branches on unrelated inputs: pyright refuses the call; mypy types it `Step[Never, ...]` (the meet of
+# the inputs), which no pipeline can feed, so it refuses the group where it is used (see the README)
+start = step("Start", start_trip)
+start.then(parallel(flight, step("Int", needs_int)))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue, reportUnknownArgumentType]
+flight.or_else(hotel)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+parallel(flight, hotel).then(step("Summary", summarize))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
 # --- pivot discipline --------------------------------------------------------------------------
 
@@ -102,4 +109,4 @@ email = step("Email", send_email)
 assert_type(email, Step[int, str, Never])
 pivoted = compensatable(flight).pivot(charge).then(email).build()
 assert_type(pivoted, Step[Trip, str, None])
-compensatable(flight).pivot(charge).then(step("Refundable", charge_card, refund_card))  # pyright: ignore[reportArgumentType]
+compensatable(flight).pivot(charge).then(step("Refundable", charge_card, refund_card))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

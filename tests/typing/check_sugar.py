@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Never, assert_type
 
 import restate
@@ -110,10 +111,53 @@ async def parent(saga: SagaContext, value: CheckoutInput) -> str:
 # --- wrong uses must be reported -----------------------------------------------------------
 
 
-@saga_step_strict("Bad", compensate=cancel_order)  # pyright: ignore[reportArgumentType]
+@saga_step_strict("Bad", compensate=cancel_order)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 async def wrong_data(ctx: restate.Context, value: CheckoutInput) -> StepResponse[OrderRef, int]:
     return StepResponse(OrderRef(order_id="o"), compensation_data=1)
 
 
 async def wrong_input(saga: SagaContext) -> None:
-    await create_order(saga, OrderRef(order_id="o"))  # pyright: ignore[reportArgumentType]
+    await create_order(saga, OrderRef(order_id="o"))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+# --- keyed sagas: virtual objects and Restate workflows ---------------------------------------
+
+from restate_saga import create_saga_restate_workflow, create_saga_virtual_object  # noqa: E402
+
+carts = create_saga_virtual_object("Carts")
+orders = create_saga_restate_workflow("Orders")
+
+
+@carts.handler()
+async def checkout_cart(saga: SagaContext, ctx: restate.ObjectContext, value: CheckoutInput) -> OrderRef:
+    return await create_order(saga, value)
+
+
+assert_type(checkout_cart, Callable[[SagaContext, restate.ObjectContext, CheckoutInput], Awaitable[OrderRef]])
+
+
+@carts.handler(kind="shared")
+async def peek(ctx: restate.ObjectSharedContext) -> int:
+    return 0
+
+
+async def read_peek(ctx: restate.ObjectSharedContext) -> None:
+    assert_type(await peek(ctx), int)  # a shared handler is kept as it is
+
+
+@orders.main()
+async def place(saga: SagaContext, ctx: restate.WorkflowContext, value: CheckoutInput) -> str:
+    return (await create_order(saga, value)).order_id
+
+
+assert_type(place, Callable[[SagaContext, restate.WorkflowContext, CheckoutInput], Awaitable[str]])
+
+
+@carts.handler()  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # an exclusive handler needs `saga`
+async def without_saga(ctx: restate.ObjectContext, value: CheckoutInput) -> None:
+    return None
+
+
+@orders.main()  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+async def main_without_saga(ctx: restate.WorkflowContext, value: CheckoutInput) -> None:
+    return None
