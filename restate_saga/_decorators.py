@@ -14,6 +14,7 @@ import restate
 from typing_extensions import TypeVar
 
 from ._context import sealed_context
+from ._definitions import awaitable_call
 from ._nodes import Mode
 from ._options import SagaStepOptions
 from ._response import StepResponse
@@ -35,9 +36,10 @@ def _build(
     options: SagaStepOptions | None,
 ) -> Step[Any, Any, Any]:
     sealed = sealed_context(name)
+    call = awaitable_call(f"step {name!r}", "the action", run)
 
     async def action(value: object) -> object:
-        return await run(sealed, value)
+        return await call(sealed, value)
 
     return leaf_step(name, action, compensate, mode, options, hints_from=run, input_position=1)
 

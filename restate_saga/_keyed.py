@@ -34,9 +34,7 @@ def _restate_handler(
     options: SagaWorkflowOptions | None,
 ) -> Callable[..., Awaitable[bytes]]:
     """Wrap `handler(saga, ctx, value)` as a Restate handler `(ctx, raw) -> bytes` that runs one saga."""
-    if not inspect.iscoroutinefunction(handler):
-        raise StepDefinitionError(f"{target}: a saga handler must be an async function (async def)")
-    input_type, output_type, takes_input = handler_types(handler, 2)
+    code, input_type, output_type, takes_input = handler_types(target, handler, "keyed", context_type)
     configured = options or SagaWorkflowOptions()
     policy, interceptors = configured.compensation, configured.interceptors
     track = policy.on_failure == "escalate"
@@ -44,16 +42,16 @@ def _restate_handler(
     async def run(ctx: restate.Context, raw: bytes = b"") -> bytes:
         async def body(saga: SagaContext, payload: bytes) -> bytes:
             if takes_input:
-                result = await handler(saga, ctx, decode_input(target, input_type, payload))
+                result = await code(saga, ctx, decode_input(target, input_type, payload))
             else:
-                result = await handler(saga, ctx)
+                result = await code(saga, ctx)
             return encode_output(target, output_type, result)
 
         status = (_StatusWriter(cast(restate.ObjectContext, ctx)),) if track else ()
         return await run_saga(ctx, body, raw, policy, interceptors=(*interceptors, *status), name=target)
 
     run.__signature__ = restate_signature(context_type, input_type, output_type, takes_input)  # type: ignore[attr-defined]
-    run.__name__ = handler.__name__
+    run.__name__ = getattr(handler, "__name__", type(handler).__name__)
     run.__doc__ = inspect.getdoc(handler)
     return run
 
@@ -178,7 +176,7 @@ class SagaRestateWorkflow(restate.Workflow):
                 name=name, input_serde=RAW, output_serde=RAW, metadata=handler_metadata()
             )(wrapped)
             self._main = fn
-            self._main_validator = input_validator(handler_types(fn, 2)[0])
+            self._main_validator = input_validator(handler_types(f"{self.name}.{name}", fn, "keyed")[1])
             return fn
 
         return decorate

@@ -37,6 +37,7 @@ class Leaf:
     compensation_takes_cause: bool
     input_validator: TypeAdapter[Any] | None
     input_type: object = Any
+    input_parameter: str | None = None
     run_options: RunOptions[bytes] = field(default_factory=lambda: DEFAULT_RUN_OPTIONS)
     compensation_run_options: RunOptions[bytes] = field(default_factory=lambda: DEFAULT_RUN_OPTIONS)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Final, Generic, cast
+from typing import Final, Generic
 
 import restate
 from typing_extensions import TypeVar
@@ -57,8 +57,8 @@ class SagaWorkflowService(restate.Service, Generic[I_contra, O_co]):
         _validate_pipeline(handler)
         self.options = options or SagaWorkflowOptions()
         self.saga_handler: Final[SagaHandler[I_contra, O_co]] = handler
+        code, input_type, output_type, takes_input = handler_types(f"saga service {name!r}", handler, "service")
         publish(self, "service", options, self.plan)
-        input_type, output_type, takes_input = handler_types(handler, 1)
         self.input_type = input_type
         self.output_type = output_type
         self._validator = input_validator(input_type)
@@ -66,7 +66,7 @@ class SagaWorkflowService(restate.Service, Generic[I_contra, O_co]):
 
         async def body(saga: SagaContext, raw: bytes) -> bytes:
             value = decode_input(target, input_type, raw) if takes_input else None
-            return encode_output(target, output_type, await handler(saga, cast(I_contra, value)))
+            return encode_output(target, output_type, await code(saga, value) if takes_input else await code(saga))
 
         policy, interceptors = self.options.compensation, self.options.interceptors
         planned = fingerprint(self.plan) if self.options.record_plan_fingerprint else None

@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import inspect
-import typing
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ._errors import StepDefinitionError
+from ._definitions import SagaCodeForm, check_saga_code, signature_of, type_hints
 from ._nodes import input_type_of, output_type_of
 from ._step import is_step
 
 
-def handler_types(handler: Callable[..., object], input_position: int) -> tuple[object, object, bool]:
-    """(input type, output type, takes input) of saga code or a `Step`."""
+def handler_types(
+    where: str, handler: Callable[..., object], form: SagaCodeForm, context_type: object = None
+) -> tuple[Callable[..., Awaitable[object]], object, object, bool]:
+    """(code to call, input type, output type, takes input) of saga code or a `Step`, checked."""
     if is_step(handler):
-        return input_type_of(handler.node), output_type_of(handler.node), True
-    if not inspect.iscoroutinefunction(handler):
-        raise StepDefinitionError(f"{getattr(handler, '__name__', handler)!r} must be an async function or a Step")
-    params = list(inspect.signature(handler).parameters.values())
-    try:
-        hints = typing.get_type_hints(handler)
-    except Exception:  # unresolvable annotations: plain JSON in and out
-        hints = {}
-    takes_input = len(params) > input_position
-    input_type = hints.get(params[input_position].name, Any) if takes_input else None
-    return input_type, hints.get("return", Any), takes_input
+        return handler, input_type_of(handler.node), output_type_of(handler.node), True
+    code, takes_input = check_saga_code(where, handler, form, context_type)
+    hints = type_hints(handler)
+    signature = signature_of(handler)
+    params = [p for p in signature.parameters.values() if p.kind in _POSITIONAL] if signature else []
+    position = 2 if form == "keyed" else 1
+    input_type = hints.get(params[position].name, Any) if takes_input and len(params) > position else None
+    if takes_input and input_type is None:
+        input_type = Any
+    return code, input_type, hints.get("return", Any), takes_input
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 def restate_signature(

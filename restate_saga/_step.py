@@ -15,6 +15,15 @@ from typing_extensions import TypeIs, TypeVar
 
 from ._codec import StepCodec, adapter_for
 from ._context import SagaContext
+from ._definitions import (
+    awaitable_call,
+    check_action,
+    check_link,
+    check_saga_code,
+    compensation_keywords,
+    signature_of,
+    type_hints,
+)
 from ._diagrams import to_dot, to_mermaid
 from ._engine import execute, run_leaf, run_saga
 from ._errors import StepDefinitionError
@@ -74,6 +83,7 @@ class Step(Generic[I, O, C]):
 
     def then(self, next_step: Step[O, O2, object], /) -> Step[I, O2, None]:
         """This step, then `next_step` on its output."""
+        check_link(self.node, next_step.node)
         first = self.name.split(" >> ", 1)[0]
         last = next_step.name.rsplit(" >> ", 1)[-1]
         return Step(f"{first} >> {last}", Then(self.node, next_step.node))
@@ -154,16 +164,18 @@ def leaf_step(
     """Validate a step definition and build its leaf."""
     if not isinstance(name, str) or not name.strip():  # pyright: ignore[reportUnnecessaryIsInstance]
         raise StepDefinitionError(f"a step needs a non-empty name, got {name!r}")
+    where = f"step {name!r}"
     source = hints_from or action
-    if not inspect.iscoroutinefunction(source):
-        raise StepDefinitionError(f"step {name!r}: the action must be an async function (async def)")
+    checked = awaitable_call(where, "the action", source)
+    check_action(where, source, "step" if hints_from is None else "seed")
+    if hints_from is None:
+        action = checked
     takes_failed = takes_cause = False
     if compensate is not None:
-        if not inspect.iscoroutinefunction(compensate):
-            raise StepDefinitionError(f"step {name!r}: the compensation must be an async function (async def)")
-        takes_failed, takes_cause = _check_compensation(name, compensate)
+        takes_failed, takes_cause = compensation_keywords(where, compensate)
+        compensate = awaitable_call(where, "the compensation", compensate)
     options = options or _DEFAULT_OPTIONS
-    input_type, output_type, data_type = _hints(source, input_position)
+    input_parameter, input_type, output_type, data_type = _hints(source, input_position)
     _check_serializable(name, "output", output_type)
     if compensate is not None:
         _check_serializable(name, "compensation data", data_type)
@@ -178,6 +190,7 @@ def leaf_step(
         compensation_takes_cause=takes_cause,
         input_validator=input_validator(input_type),
         input_type=input_type,
+        input_parameter=input_parameter,
         run_options=options.retry.to_run_options() if options.retry else DEFAULT_RUN_OPTIONS,
         compensation_run_options=(
             options.compensation_retry.to_run_options() if options.compensation_retry else DEFAULT_RUN_OPTIONS
@@ -196,41 +209,26 @@ def _check_serializable(name: str, what: str, tp: object) -> None:
         ) from None
 
 
-def _check_compensation(name: str, compensate: Callable[..., object]) -> tuple[bool, bool]:
-    """Whether the compensation takes `failed=` and `cause=`; raises if it cannot take its data."""
-    try:
-        signature = inspect.signature(compensate)
-    except (TypeError, ValueError):
-        return False, False
-    try:
-        signature.bind(None)
-    except TypeError as error:
-        raise StepDefinitionError(
-            f"step {name!r}: the compensation {getattr(compensate, '__name__', compensate)!r} must accept "
-            f"the compensation data as its one positional argument ({error})"
-        ) from None
-    params = signature.parameters
-    any_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    return "failed" in params or any_keyword, "cause" in params or any_keyword
+def _hints(fn: Callable[..., object], input_position: int) -> tuple[str | None, object, object, object]:
+    """Runtime (input parameter, input, output, compensation data) types from an action's annotations.
 
-
-def _hints(fn: Callable[..., object], input_position: int) -> tuple[object, object, object]:
-    """Runtime (input, output, compensation data) types from an action's annotations (Any if absent)."""
-    try:
-        hints = typing.get_type_hints(fn)
-    except Exception:  # unresolvable forward references: serialize as plain JSON
-        return Any, Any, Any
-    params = [p for p in inspect.signature(fn).parameters.values() if p.kind in _POSITIONAL]
+    Types are Any where not annotated (or not resolvable).
+    """
+    hints = type_hints(fn)
+    signature = signature_of(fn)
+    params = [p for p in signature.parameters.values() if p.kind in _POSITIONAL] if signature else []
+    parameter: str | None = None
     input_type: object = Any
     if len(params) > input_position:
-        input_type = hints.get(params[input_position].name, Any)
+        parameter = params[input_position].name
+        input_type = hints.get(parameter, Any)
     returned: object = hints.get("return", Any)
     if typing.get_origin(returned) is StepResponse or returned is StepResponse:
         args = typing.get_args(returned)
         output_type: object = args[0] if args else Any
         data_type: object = args[1] if len(args) > 1 else Any
-        return input_type, output_type, data_type
-    return input_type, returned, returned
+        return parameter, input_type, output_type, data_type
+    return parameter, input_type, returned, returned
 
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -280,7 +278,7 @@ def step(
     A step without a compensation is a `Step[I, O, Never]`: nothing ever receives its data.
 
     `action(value)` returns the output, or a `StepResponse` to set the compensation data or
-    report a permanent failure. `compensate(data)` undoes it; it may also take `failed=`.
+    report a permanent failure. `compensate(data)` undoes it; it may also take `failed=` and `cause=`.
     """
     return leaf_step(name, action, compensate, Mode.STRICT, options)
 
@@ -355,7 +353,5 @@ def _checked_handler(
     name: str, handler: Callable[[SagaContext, Any], Awaitable[Any]]
 ) -> Callable[[SagaContext, Any], Awaitable[Any]]:
     if not callable(handler):
-        raise StepDefinitionError(f"{name!r}: expected a step or an async saga handler, got {handler!r}")
-    if inspect.isfunction(handler) and not inspect.iscoroutinefunction(handler):
-        raise StepDefinitionError(f"{name!r}: a saga handler must be an async function (async def)")
-    return handler
+        raise StepDefinitionError(f"step {name!r}: expected a step or an async saga handler, got {handler!r}")
+    return check_saga_code(f"step {name!r}", handler, "embedded")[0]

@@ -13,7 +13,7 @@ from restate_saga.testing import RestateTestBed
 @pytest.fixture(scope="session")
 def bed() -> Iterator[RestateTestBed]:
     """A real restate-server with every end-to-end test service registered."""
-    from tests.e2e import combinators_app, core_app, observe_app, reliability_app, seed_app
+    from tests.e2e import combinators_app, core_app, definitions_app, observe_app, reliability_app, seed_app
 
     services = [
         *core_app.services,
@@ -21,6 +21,7 @@ def bed() -> Iterator[RestateTestBed]:
         *reliability_app.services,
         *combinators_app.services,
         *observe_app.services,
+        *definitions_app.services,
     ]
     app = restate.app(services=services)
     with RestateTestBed(app) as test_bed:
