@@ -362,10 +362,12 @@ def tables(data: dict[str, Any]) -> str:
                 SHORT[key],
                 _fmt(value["import_restate_ms"], 1),
                 _fmt(value["import_restate_saga_after_restate_ms"], 1),
+                _fmt(value.get("import_whole_face_after_package_ms", float("nan")), 1),
             ]
             for key, value in imports.items()
         ]
-        lines += _table(["package", "import restate ms", "+ import restate_saga ms"], rows, "lrr")
+        headers = ["package", "import restate ms", "+ import restate_saga ms", "+ from restate_saga import * ms"]
+        lines += _table(headers, rows, "lrrr")
     machine = data.get("machine") or {}
     if "load_average_at_start" in machine:
         lines += [

@@ -5,92 +5,96 @@ Steps are immutable values `Step[I, O, C]`; combinators (`then`, `map`, `nested`
 seed API (`@saga_step`, `@saga_workflow`, ...) builds the same values underneath.
 """
 
+from __future__ import annotations
+
+import sys
 from inspect import get_annotations
 from types import FunctionType
-from typing import get_type_hints
+from typing import TYPE_CHECKING
 
-from ._cause import CauseKind, FailureCause
-from ._context import PendingCompensation, PendingRemote, SagaContext
-from ._current import StepCall, current_step
-from ._decorators import create_saga_step, create_saga_step_strict, saga_step, saga_step_strict
-from ._diagrams import to_dot, to_mermaid
-from ._engine import run_saga
-from ._errors import (
-    AttemptRejectedError,
-    CompensationFailure,
-    ContextMisuseError,
-    InvalidInputError,
-    PlanChangedError,
-    RestateSagaError,
-    SagaCompensatedError,
-    StepDefinitionError,
-    StepFailedError,
-    StepTimeoutError,
-)
-from ._interceptors import (
-    CompensationAttempt,
-    CompensationDone,
-    CompensationFailed,
-    EscalationParked,
-    EscalationResumed,
-    Proceed,
-    RollbackStarted,
-    SagaFinished,
-    SagaInfo,
-    SagaInterceptor,
-    SagaOutcome,
-    SagaStarted,
-    StepAttempt,
-    StepDone,
-    StepFailed,
-    clear_interceptors,
-    register_interceptors,
-    registered_interceptors,
-    unregister_interceptors,
-)
-from ._keyed import (
-    SagaRestateWorkflow,
-    SagaVirtualObject,
-    create_saga_restate_workflow,
-    create_saga_virtual_object,
-)
-from ._nested import create_saga_module, run_nested_saga
-from ._nodes import Mode
-from ._options import (
-    CompensationPolicy,
-    ErrorMapper,
-    FiniteCompensationRetryWarning,
-    SagaStepOptions,
-    SagaWorkflowOptions,
-    StepRetryPolicy,
-    WorkflowRetryPolicy,
-)
-from ._parallel import parallel
-from ._pivot import Compensatable, Retriable, compensatable
-from ._plans import (
-    CodePlan,
-    FallbackPlan,
-    MapPlan,
-    NestedPlan,
-    ParallelPlan,
-    Plan,
-    RemotePlan,
-    SequencePlan,
-    StepPlan,
-    TimeoutPlan,
-    fingerprint,
-)
-from ._registry import (
-    clear_terminal_errors,
-    register_terminal_errors,
-    resolve_terminal_error,
-    set_global_error_mapper,
-    unregister_terminal_errors,
-)
-from ._remote import RemoteSaga, RemoteSagaRef, create_remote_saga, remote_saga_ref, remote_step
-from ._response import StepResponse
-from ._service import SagaHandler, SagaWorkflowService, create_saga_workflow, saga_workflow
-from ._step import Step, as_step, hybrid_step, nested, step
+if TYPE_CHECKING:
+    from ._cause import CauseKind, FailureCause
+    from ._context import PendingCompensation, PendingRemote, SagaContext
+    from ._current import StepCall, current_step
+    from ._decorators import create_saga_step, create_saga_step_strict, saga_step, saga_step_strict
+    from ._diagrams import to_dot, to_mermaid
+    from ._engine import run_saga
+    from ._errors import (
+        AttemptRejectedError,
+        CompensationFailure,
+        ContextMisuseError,
+        InvalidInputError,
+        PlanChangedError,
+        RestateSagaError,
+        SagaCompensatedError,
+        StepDefinitionError,
+        StepFailedError,
+        StepTimeoutError,
+    )
+    from ._interceptors import (
+        CompensationAttempt,
+        CompensationDone,
+        CompensationFailed,
+        EscalationParked,
+        EscalationResumed,
+        Proceed,
+        RollbackStarted,
+        SagaFinished,
+        SagaInfo,
+        SagaInterceptor,
+        SagaOutcome,
+        SagaStarted,
+        StepAttempt,
+        StepDone,
+        StepFailed,
+        clear_interceptors,
+        register_interceptors,
+        registered_interceptors,
+        unregister_interceptors,
+    )
+    from ._keyed import (
+        SagaRestateWorkflow,
+        SagaVirtualObject,
+        create_saga_restate_workflow,
+        create_saga_virtual_object,
+    )
+    from ._nested import create_saga_module, run_nested_saga
+    from ._nodes import Mode
+    from ._options import (
+        CompensationPolicy,
+        ErrorMapper,
+        FiniteCompensationRetryWarning,
+        SagaStepOptions,
+        SagaWorkflowOptions,
+        StepRetryPolicy,
+        WorkflowRetryPolicy,
+    )
+    from ._parallel import parallel
+    from ._pivot import Compensatable, Retriable, compensatable
+    from ._plans import (
+        CodePlan,
+        FallbackPlan,
+        MapPlan,
+        NestedPlan,
+        ParallelPlan,
+        Plan,
+        RemotePlan,
+        SequencePlan,
+        StepPlan,
+        TimeoutPlan,
+        fingerprint,
+    )
+    from ._registry import (
+        clear_terminal_errors,
+        register_terminal_errors,
+        resolve_terminal_error,
+        set_global_error_mapper,
+        unregister_terminal_errors,
+    )
+    from ._remote import RemoteSaga, RemoteSagaRef, create_remote_saga, remote_saga_ref, remote_step
+    from ._response import StepResponse
+    from ._service import SagaHandler, SagaWorkflowService, create_saga_workflow, saga_workflow
+    from ._step import Step, as_step, hybrid_step, nested, step
 
 __all__ = [
     "AttemptRejectedError",
@@ -187,24 +191,139 @@ __all__ = [
     "unregister_terminal_errors",
 ]
 
+_HOMES: dict[str, tuple[str, ...]] = {
+    "_cause": ("CauseKind", "FailureCause",),
+    "_context": ("PendingCompensation", "PendingRemote", "SagaContext",),
+    "_current": ("StepCall", "current_step",),
+    "_decorators": ("create_saga_step", "create_saga_step_strict", "saga_step", "saga_step_strict",),
+    "_diagrams": ("to_dot", "to_mermaid",),
+    "_engine": ("run_saga",),
+    "_errors": (
+        "AttemptRejectedError",
+        "CompensationFailure",
+        "ContextMisuseError",
+        "InvalidInputError",
+        "PlanChangedError",
+        "RestateSagaError",
+        "SagaCompensatedError",
+        "StepDefinitionError",
+        "StepFailedError",
+        "StepTimeoutError",
+    ),
+    "_interceptors": (
+        "CompensationAttempt",
+        "CompensationDone",
+        "CompensationFailed",
+        "EscalationParked",
+        "EscalationResumed",
+        "Proceed",
+        "RollbackStarted",
+        "SagaFinished",
+        "SagaInfo",
+        "SagaInterceptor",
+        "SagaOutcome",
+        "SagaStarted",
+        "StepAttempt",
+        "StepDone",
+        "StepFailed",
+        "clear_interceptors",
+        "register_interceptors",
+        "registered_interceptors",
+        "unregister_interceptors",
+    ),
+    "_keyed": (
+        "SagaRestateWorkflow",
+        "SagaVirtualObject",
+        "create_saga_restate_workflow",
+        "create_saga_virtual_object",
+    ),
+    "_nested": ("create_saga_module", "run_nested_saga",),
+    "_nodes": ("Mode",),
+    "_options": (
+        "CompensationPolicy",
+        "ErrorMapper",
+        "FiniteCompensationRetryWarning",
+        "SagaStepOptions",
+        "SagaWorkflowOptions",
+        "StepRetryPolicy",
+        "WorkflowRetryPolicy",
+    ),
+    "_parallel": ("parallel",),
+    "_pivot": ("Compensatable", "Retriable", "compensatable",),
+    "_plans": (
+        "CodePlan",
+        "FallbackPlan",
+        "MapPlan",
+        "NestedPlan",
+        "ParallelPlan",
+        "Plan",
+        "RemotePlan",
+        "SequencePlan",
+        "StepPlan",
+        "TimeoutPlan",
+        "fingerprint",
+    ),
+    "_registry": (
+        "clear_terminal_errors",
+        "register_terminal_errors",
+        "resolve_terminal_error",
+        "set_global_error_mapper",
+        "unregister_terminal_errors",
+    ),
+    "_remote": ("RemoteSaga", "RemoteSagaRef", "create_remote_saga", "remote_saga_ref", "remote_step",),
+    "_response": ("StepResponse",),
+    "_service": ("SagaHandler", "SagaWorkflowService", "create_saga_workflow", "saga_workflow",),
+    "_step": ("Step", "as_step", "hybrid_step", "nested", "step",),
+}
+"""The private module that defines each public name (the imports above, for the type checkers)."""
 
-def _face_module(names: list[str], namespace: dict[str, object]) -> None:
-    """Public classes and functions report the package face as their module (reprs, tracebacks, docs).
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+_faced: set[str] = set()
 
-    A class's own annotations are resolved first, where their names are defined, so that
-    `typing.get_type_hints` (and pydantic) still read them after the move.
+
+def _face_modules() -> None:
+    """Public classes and functions of every loaded module report the package face as their module.
+
+    (For reprs, tracebacks and docs.) A class's own string annotations are resolved first, in the
+    namespace of the module that defines them, so that `typing.get_type_hints` and pydantic still
+    read them after the move. Each module is treated once, the first time a public name is looked
+    up after it was loaded.
     """
-    for name in names:
-        value = namespace[name]
-        if isinstance(value, type):
-            own = get_annotations(value)
-            if any(isinstance(hint, str) for hint in own.values()):
-                hints = get_type_hints(value, include_extras=True)
-                value.__annotations__ = {key: hints[key] for key in own}
-                for field in getattr(value, "__dataclass_fields__", {}).values():
-                    field.type = hints.get(field.name, field.type)
-        if isinstance(value, type | FunctionType):
-            value.__module__ = __name__
+    for module_name, names in _HOMES.items():
+        module = sys.modules.get(f"{__name__}.{module_name}")
+        if module is None or module_name in _faced:
+            continue
+        _faced.add(module_name)
+        namespace = vars(module)
+        for name in names:
+            value = namespace[name]
+            if isinstance(value, type):
+                _resolve_annotations(value)
+            if isinstance(value, type | FunctionType):
+                value.__module__ = __name__
 
 
-_face_module(__all__, globals())
+def _resolve_annotations(cls: type) -> None:
+    own = get_annotations(cls)
+    if any(isinstance(hint, str) for hint in own.values()):
+        resolved = get_annotations(cls, eval_str=True)  # in the defining module, before the move
+        cls.__annotations__ = resolved
+        for field in getattr(cls, "__dataclass_fields__", {}).values():
+            field.type = resolved.get(field.name, field.type)
+
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        """Import a public name's module when the name is first used (keeps `import restate_saga` cheap)."""
+        module_name = _HOME_OF.get(name)
+        if module_name is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        module = __import__(f"{__name__}.{module_name}", fromlist=[name])
+        _face_modules()
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})
