@@ -8,7 +8,7 @@ raises `ContextMisuseError` on any use, instead of hanging or corrupting the jou
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Never, overload
+from typing import TYPE_CHECKING, Any, Never, overload
 
 import restate
 from typing_extensions import TypeVar
@@ -19,6 +19,9 @@ from ._nodes import Mode
 from ._options import SagaStepOptions
 from ._response import StepResponse
 from ._step import Step, leaf_step
+
+if TYPE_CHECKING:
+    from ._compensations import Compensation
 
 I = TypeVar("I")
 O = TypeVar("O")
@@ -52,13 +55,13 @@ def create_saga_step(
 def create_saga_step(
     name: str,
     run: SeedAction[I, O, C],
-    compensate: Callable[[C | I], Awaitable[object]],
+    compensate: Compensation[C | I],
     options: SagaStepOptions | None = None,
 ) -> Step[I, O, C | I]: ...
 def create_saga_step(
     name: str,
     run: SeedAction[Any, Any, Any],
-    compensate: Callable[[Any], Awaitable[object]] | None = None,
+    compensate: Compensation[Any] | None = None,
     options: SagaStepOptions | None = None,
 ) -> Step[Any, Any, Any]:
     """A hybrid step: compensation registered before the action; it receives the input if the action failed."""
@@ -73,13 +76,13 @@ def create_saga_step_strict(
 def create_saga_step_strict(
     name: str,
     run: SeedAction[I, O, C],
-    compensate: Callable[[C], Awaitable[object]],
+    compensate: Compensation[C],
     options: SagaStepOptions | None = None,
 ) -> Step[I, O, C]: ...
 def create_saga_step_strict(
     name: str,
     run: SeedAction[Any, Any, Any],
-    compensate: Callable[[Any], Awaitable[object]] | None = None,
+    compensate: Compensation[Any] | None = None,
     options: SagaStepOptions | None = None,
 ) -> Step[Any, Any, Any]:
     """A strict step: compensation registered only after the action succeeded."""
@@ -94,9 +97,13 @@ def saga_step(
 def saga_step(
     name: str, compensate: Callable[[C], Awaitable[object]], options: SagaStepOptions | None = None
 ) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]: ...
+@overload
+def saga_step(
+    name: str, compensate: Compensation[C], options: SagaStepOptions | None = None
+) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]: ...
 def saga_step(
     name: str,
-    compensate: Callable[[Any], Awaitable[object]] | None = None,
+    compensate: Compensation[Any] | None = None,
     options: SagaStepOptions | None = None,
 ) -> Callable[[SeedAction[Any, Any, Any]], Step[Any, Any, Any]]:
     """Decorator: the function becomes a hybrid `Step` (see `create_saga_step`).
@@ -120,9 +127,13 @@ def saga_step_strict(
 def saga_step_strict(
     name: str, compensate: Callable[[C], Awaitable[object]], options: SagaStepOptions | None = None
 ) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]: ...
+@overload
+def saga_step_strict(
+    name: str, compensate: Compensation[C], options: SagaStepOptions | None = None
+) -> Callable[[SeedAction[I, O, C]], Step[I, O, C]]: ...
 def saga_step_strict(
     name: str,
-    compensate: Callable[[Any], Awaitable[object]] | None = None,
+    compensate: Compensation[Any] | None = None,
     options: SagaStepOptions | None = None,
 ) -> Callable[[SeedAction[Any, Any, Any]], Step[Any, Any, Any]]:
     """Decorator: the function becomes a strict `Step` (see `create_saga_step_strict`)."""

@@ -7,7 +7,7 @@ import typing
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, Never, cast, final, overload
+from typing import TYPE_CHECKING, Any, Generic, Never, cast, final, overload
 
 import restate
 from pydantic.errors import PydanticSchemaGenerationError
@@ -33,6 +33,9 @@ from ._options import DEFAULT_COMPENSATION_POLICY, DEFAULT_RUN_OPTIONS, Compensa
 from ._plans import Plan, check_plan, describe, fingerprint
 from ._response import StepResponse
 from ._validation import input_validator
+
+if TYPE_CHECKING:
+    from ._compensations import Compensation
 
 I = TypeVar("I", contravariant=True)
 O = TypeVar("O", covariant=True)
@@ -246,7 +249,7 @@ def step(
 def step(
     name: str,
     action: Callable[[I2], Awaitable[StepResponse[O2, C2]]],
-    compensate: Callable[[C2], Awaitable[object]],
+    compensate: Compensation[C2],
     *,
     options: SagaStepOptions | None = None,
 ) -> Step[I2, O2, C2]: ...
@@ -262,14 +265,14 @@ def step(
 def step(
     name: str,
     action: Callable[[I2], Awaitable[O2]],
-    compensate: Callable[[O2], Awaitable[object]],
+    compensate: Compensation[O2],
     *,
     options: SagaStepOptions | None = None,
 ) -> Step[I2, O2, O2]: ...
 def step(
     name: str,
     action: Callable[[Any], Awaitable[Any]],
-    compensate: Callable[[Any], Awaitable[object]] | None = None,
+    compensate: Compensation[Any] | None = None,
     *,
     options: SagaStepOptions | None = None,
 ) -> Step[Any, Any, Any]:
@@ -303,7 +306,7 @@ def hybrid_step(
 def hybrid_step(
     name: str,
     action: Callable[[I2], Awaitable[StepResponse[O2, C2]]],
-    compensate: Callable[[C2 | I2], Awaitable[object]],
+    compensate: Compensation[C2 | I2],
     *,
     options: SagaStepOptions | None = None,
 ) -> Step[I2, O2, C2 | I2]: ...
@@ -311,14 +314,14 @@ def hybrid_step(
 def hybrid_step(
     name: str,
     action: Callable[[I2], Awaitable[O2]],
-    compensate: Callable[[O2 | I2], Awaitable[object]],
+    compensate: Compensation[O2 | I2],
     *,
     options: SagaStepOptions | None = None,
 ) -> Step[I2, O2, O2 | I2]: ...
 def hybrid_step(
     name: str,
     action: Callable[[Any], Awaitable[Any]],
-    compensate: Callable[[Any], Awaitable[object]] | None = None,
+    compensate: Compensation[Any] | None = None,
     *,
     options: SagaStepOptions | None = None,
 ) -> Step[Any, Any, Any]:

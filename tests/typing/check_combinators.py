@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Never, assert_type
 
+import restate
+
 from restate_saga import (
     FailureCause,
     RemoteSagaRef,
     Step,
+    StepResponse,
     create_remote_saga,
     parallel,
     remote_saga_ref,
@@ -110,3 +113,32 @@ assert_type(email, Step[int, str, Never])
 pivoted = compensatable(flight).pivot(charge).then(email).build()
 assert_type(pivoted, Step[Trip, str, None])
 compensatable(flight).pivot(charge).then(step("Refundable", charge_card, refund_card))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+# --- compensations take `failed` and `cause` by keyword, required or not ------------------------
+
+from restate_saga import hybrid_step, saga_step_strict  # noqa: E402
+
+
+async def undo_with_cause(flight: str, cause: FailureCause) -> None:
+    return None
+
+
+async def undo_keyword_only(data: str | Trip, *, failed: bool, cause: FailureCause) -> None:
+    return None
+
+
+async def undo_needs_reason(flight: str, *, reason: str) -> None:
+    return None
+
+
+assert_type(step("Flight", book_flight, undo_with_cause), Step[Trip, str, str])
+assert_type(hybrid_step("Flight", book_flight, undo_keyword_only), Step[Trip, str, str | Trip])
+
+
+@saga_step_strict("SeedFlight", compensate=undo_with_cause)
+async def seed_booking(ctx: restate.Context, trip: Trip) -> StepResponse[str, str]:
+    return StepResponse("f")
+
+
+assert_type(seed_booking, Step[Trip, str, str])
+step("Flight", book_flight, undo_needs_reason)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue]
