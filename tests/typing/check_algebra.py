@@ -87,3 +87,19 @@ create.then(step("Ship", ship))  # type: ignore[arg-type]  # pyright: ignore[rep
 pay.then(pay)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 step("Bad", create_order, refund)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue]
 pipeline.map(lambda n: n + 1)  # type: ignore[operator]  # pyright: ignore[reportOperatorIssue, reportUnknownLambdaType]
+
+
+# --- running: as a whole saga, inside one, and what an action sees -------------------------------
+
+import restate  # noqa: E402
+
+from restate_saga import StepCall, current_step, run_saga  # noqa: E402
+
+
+async def handler(ctx: restate.Context, cart: Cart) -> None:
+    assert_type(await pipeline.run(ctx, cart), str)
+    assert_type(await run_saga(ctx, pipeline, cart), str)
+    assert_type(await run_saga(ctx, payment_saga, Order("o", 1)), Payment)
+    assert_type(pipeline.validate(), Step[Cart, str, None])
+    assert_type(current_step(), StepCall)
+    await pipeline.run(ctx, Order("o", 1))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
