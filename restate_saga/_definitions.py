@@ -247,13 +247,14 @@ SagaCodeForm = Literal["service", "embedded", "keyed"]
 
 
 def check_saga_code(
-    where: str, fn: Callable[..., object], form: SagaCodeForm, context_type: object = None
+    where: str, fn: Callable[..., object], form: SagaCodeForm, context_type: object = None, plain: str = ""
 ) -> tuple[Callable[..., Awaitable[object]], bool]:
     """Saga code as it will be called, and whether it takes an input.
 
     `service` code is called as `(saga, input)` or `(saga)`; `embedded` code (`as_step`,
     `nested`) as `(saga, input)`; `keyed` code (virtual objects, Restate workflows) as
-    `(saga, ctx, input)` or `(saga, ctx)`, where `ctx` is a `context_type`.
+    `(saga, ctx, input)` or `(saga, ctx)`, where `ctx` is a `context_type`. `plain` says how a
+    plain Restate handler is registered instead (for a message about a handler without `saga`).
     """
     from ._context import SagaContext
 
@@ -274,11 +275,13 @@ def check_saga_code(
     problem = _arity_problem(signature, full if takes_input else full - 1)
     hints = type_hints(fn)
     if params and _is_restate_context(params[0], hints):
-        shared = {"keyed": "; a plain Restate handler is registered as kind='shared'", "service": ""}.get(form, "")
+        if form == "keyed":
+            fix = f"add a `saga: SagaContext` parameter before {params[0].name!r}"
+        else:
+            fix = f"take `saga: SagaContext` instead of {params[0].name!r} (the Restate context is `saga.ctx`)"
         raise StepDefinitionError(
             f"{where}: the saga handler {label} takes the Restate context first, but it is called as "
-            f"{expected} with the SagaContext first (add a `saga: SagaContext` parameter before {params[0].name!r})"
-            f"{shared}"
+            f"{expected}: {fix}{plain}"
         )
     if problem is not None:
         raise StepDefinitionError(f"{where}: the saga handler {label} {problem}, but it is called as {expected}")

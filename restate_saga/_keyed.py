@@ -34,7 +34,12 @@ def _restate_handler(
     options: SagaWorkflowOptions | None,
 ) -> Callable[..., Awaitable[bytes]]:
     """Wrap `handler(saga, ctx, value)` as a Restate handler `(ctx, raw) -> bytes` that runs one saga."""
-    code, input_type, output_type, takes_input = handler_types(target, handler, "keyed", context_type)
+    plain = (
+        " (or register it with .handler() as a plain shared handler)"
+        if context_type is restate.WorkflowContext
+        else " (or register it with kind='shared' as a plain Restate handler)"
+    )
+    code, input_type, output_type, takes_input = handler_types(target, handler, "keyed", context_type, plain)
     configured = options or SagaWorkflowOptions()
     policy, interceptors = configured.compensation, configured.interceptors
     track = policy.on_failure == "escalate"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Final, Generic
+from typing import Final, Generic, cast
 
 import restate
 from typing_extensions import TypeVar
@@ -62,6 +62,9 @@ class SagaWorkflowService(restate.Service, Generic[I_contra, O_co]):
         self.input_type = input_type
         self.output_type = output_type
         self._validator = input_validator(input_type)
+        self._code: Callable[[SagaContext, object], Awaitable[object]] = (
+            code if takes_input else lambda saga, _value: code(saga)
+        )
         target = f"{name}.run"
 
         async def body(saga: SagaContext, raw: bytes) -> bytes:
@@ -90,7 +93,7 @@ class SagaWorkflowService(restate.Service, Generic[I_contra, O_co]):
         """Run this saga inside `parent_saga`: its compensations join the parent's stack."""
         if self._validator is not None:
             value = validate_input(f"{self.name}.run", self._validator, value)
-        return await self.saga_handler(parent_saga, value)
+        return cast(O_co, await self._code(parent_saga, value))
 
     def as_step(self) -> Step[I_contra, O_co, None]:
         """This saga as a step of a pipeline (same as `run_as_step`)."""

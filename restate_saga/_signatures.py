@@ -12,12 +12,12 @@ from ._step import is_step
 
 
 def handler_types(
-    where: str, handler: Callable[..., object], form: SagaCodeForm, context_type: object = None
+    where: str, handler: Callable[..., object], form: SagaCodeForm, context_type: object = None, plain: str = ""
 ) -> tuple[Callable[..., Awaitable[object]], object, object, bool]:
     """(code to call, input type, output type, takes input) of saga code or a `Step`, checked."""
     if is_step(handler):
         return handler, input_type_of(handler.node), output_type_of(handler.node), True
-    code, takes_input = check_saga_code(where, handler, form, context_type)
+    code, takes_input = check_saga_code(where, handler, form, context_type, plain)
     hints = type_hints(handler)
     signature = signature_of(handler)
     params = [p for p in signature.parameters.values() if p.kind in _POSITIONAL] if signature else []

@@ -30,6 +30,7 @@ from restate_saga import (
     hybrid_step,
     nested,
     parallel,
+    run_saga,
     saga_step,
     step,
 )
@@ -285,8 +286,8 @@ def test_a_saga_service_handler_must_take_saga_first() -> None:
 
     expected = "(saga, input) or (saga)"
     context_first = (
-        f"takes the Restate context first, but it is called as {expected} with the SagaContext first "
-        "(add a `saga: SagaContext` parameter before 'ctx')"
+        f"takes the Restate context first, but it is called as {expected}: "
+        "take `saga: SagaContext` instead of 'ctx' (the Restate context is `saga.ctx`)"
     )
     with refused(f"saga service 'S': the saga handler with_ctx(ctx, value) {context_first}"):
         create_saga_workflow("S", cast(Loose, with_ctx))
@@ -326,6 +327,8 @@ async def test_saga_service_handlers_in_every_allowed_form_are_accepted() -> Non
         create_saga_workflow("Lambda", lambda saga, value: with_input(saga, value)),
     ]
     assert [s.input_type for s in services] == [int, None, int, Any]
+    ran = [await run_saga(FakeContext().as_context(), s.run_as_step, 5) for s in services]
+    assert ran == [5, 7, 5, 5]
 
 
 def test_exclusive_virtual_object_handlers_must_take_saga_and_ctx() -> None:
@@ -341,8 +344,8 @@ def test_exclusive_virtual_object_handlers_must_take_saga_and_ctx() -> None:
 
     expected = "(saga, ctx, input) or (saga, ctx)"
     context_first = (
-        f"takes the Restate context first, but it is called as {expected} with the SagaContext first "
-        "(add a `saga: SagaContext` parameter before 'ctx'); a plain Restate handler is registered as kind='shared'"
+        f"takes the Restate context first, but it is called as {expected}: add a `saga: SagaContext` parameter "
+        "before 'ctx' (or register it with kind='shared' as a plain Restate handler)"
     )
     with refused(f"Cart.add: the saga handler add(ctx, item) {context_first}"):
         cart.handler()(cast(Loose, add))
@@ -381,8 +384,8 @@ def test_a_restate_workflow_main_must_take_saga_and_ctx() -> None:
 
     with refused(
         "Orders.run: the saga handler run(ctx, order) takes the Restate context first, but it is called as "
-        "(saga, ctx, input) or (saga, ctx) with the SagaContext first (add a `saga: SagaContext` parameter before "
-        "'ctx'); a plain Restate handler is registered as kind='shared'"
+        "(saga, ctx, input) or (saga, ctx): add a `saga: SagaContext` parameter before 'ctx' "
+        "(or register it with .handler() as a plain shared handler)"
     ):
         workflow.main()(cast(Loose, run))
 
