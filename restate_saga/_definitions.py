@@ -8,13 +8,15 @@ is awaitable (a lambda returning a coroutine; checked when it runs, since nothin
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
 import types
 import typing
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, assert_never
+from weakref import WeakKeyDictionary
 
 from restate import TerminalError
 
@@ -39,48 +41,71 @@ def _call_target(fn: object) -> object:
 
 
 def type_hints(fn: object) -> dict[str, object]:
-    """The resolved annotations of a call of `fn` ({} when they cannot be resolved).
+    """The resolved annotations of a call of `fn` ({} when they cannot be resolved); do not change it.
 
     For a callable that is not an `async def` but is annotated to return `Awaitable[X]` (or a
     coroutine of `X`), "return" is `X`: the value the step produces.
     """
-    target = _call_target(fn)
-    try:
-        hints: dict[str, object] = typing.get_type_hints(target)
-    except Exception:  # unresolvable forward references, or not annotatable: serialize as plain JSON
-        return {}
-    returned = hints.get("return", _MISSING)
-    if returned is not _MISSING and not inspect.iscoroutinefunction(target):
-        origin = typing.get_origin(returned) or returned
-        if isinstance(origin, type) and issubclass(origin, Awaitable):
-            args = typing.get_args(returned)
-            hints["return"] = args[-1] if args else Any
-    return hints
+    return _remembered(_hints, fn, _describe_hints)[0]
+
+
+def signature_of(fn: object) -> inspect.Signature | None:
+    """`fn`'s signature, or None for a callable that does not have one (some builtins)."""
+    return _remembered(_signatures, fn, _describe_signature)
 
 
 def _awaits(fn: object) -> bool | None:
     """Whether calling `fn` gives an awaitable: True, False, or None when nothing says."""
     if isinstance(fn, type):
         return False
-    target = _call_target(fn)
-    if inspect.iscoroutinefunction(target):
+    if inspect.iscoroutinefunction(_call_target(fn)):
         return True
-    try:
-        returned = typing.get_type_hints(target).get("return", _MISSING)
-    except Exception:
-        returned = _MISSING
-    if returned is _MISSING:
-        return None
-    origin = typing.get_origin(returned) or returned
-    return isinstance(origin, type) and issubclass(origin, Awaitable)
+    return _remembered(_hints, fn, _describe_hints)[1]
 
 
-def signature_of(fn: Callable[..., object]) -> inspect.Signature | None:
-    """`fn`'s signature, or None for a callable that does not have one (some builtins)."""
+T = typing.TypeVar("T")
+_signatures: WeakKeyDictionary[object, inspect.Signature | None] = WeakKeyDictionary()
+_hints: WeakKeyDictionary[object, tuple[dict[str, object], bool | None]] = WeakKeyDictionary()
+
+
+def _remembered(found: WeakKeyDictionary[object, T], fn: object, describe: Callable[[object], T]) -> T:
+    """What `describe` finds about `fn`, once per callable (one function usually makes many steps)."""
     try:
-        return inspect.signature(fn)
+        return found[fn]
+    except (KeyError, TypeError):  # not seen yet, or not weakly referenceable / hashable
+        pass
+    described = describe(fn)
+    with contextlib.suppress(TypeError):
+        found[fn] = described
+    return described
+
+
+def _describe_signature(fn: object) -> inspect.Signature | None:
+    try:
+        return inspect.signature(typing.cast(Callable[..., object], fn))
     except (TypeError, ValueError):
         return None
+
+
+def _describe_hints(fn: object) -> tuple[dict[str, object], bool | None]:
+    """(resolved hints, whether the declared result is awaitable: None when not declared)."""
+    target = _call_target(fn)
+    is_coroutine = inspect.iscoroutinefunction(target)
+    try:
+        hints: dict[str, object] = typing.get_type_hints(target)
+    except Exception:  # unresolvable forward references, or not annotatable: serialize as plain JSON
+        return {}, True if is_coroutine else None
+    returned = hints.get("return", _MISSING)
+    if is_coroutine:
+        return hints, True
+    if returned is _MISSING:
+        return hints, None
+    origin = typing.get_origin(returned) or returned
+    awaitable = isinstance(origin, type) and issubclass(origin, Awaitable)
+    if awaitable:
+        args = typing.get_args(returned)
+        hints["return"] = args[-1] if args else Any
+    return hints, awaitable
 
 
 def _label(fn: object, signature: inspect.Signature | None) -> str:
@@ -170,9 +195,8 @@ def awaitable_call(
 # --- parameters ----------------------------------------------------------------------------------
 
 
-def _arity_problem(signature: inspect.Signature, count: int) -> str | None:
-    """Why `signature` cannot be called with `count` positional arguments (None if it can)."""
-    params = list(signature.parameters.values())
+def _arity_problem(params: Sequence[inspect.Parameter], count: int) -> str | None:
+    """Why a callable with `params` cannot be called with `count` positional arguments (None if it can)."""
     positional = [p for p in params if p.kind in _POSITIONAL]
     variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
     required = [p for p in positional if p.default is _MISSING]
@@ -193,7 +217,7 @@ def check_action(where: str, fn: Callable[..., object], form: Literal["step", "s
     if signature is None:
         return
     count = 1 if form == "step" else 2
-    problem = _arity_problem(signature, count)
+    problem = _arity_problem(tuple(signature.parameters.values()), count)
     if problem is None:
         return
     label = _label(fn, signature)
@@ -215,7 +239,6 @@ def compensation_keywords(where: str, fn: Callable[..., object]) -> tuple[bool, 
         return False, False
     params = signature.parameters
     any_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    label = _label(fn, signature)
     taken: list[str] = []
     for keyword in ("failed", "cause"):
         param = params.get(keyword)
@@ -226,19 +249,20 @@ def compensation_keywords(where: str, fn: Callable[..., object]) -> tuple[bool, 
             taken.append(keyword)
         elif param.kind is inspect.Parameter.POSITIONAL_ONLY:
             raise StepDefinitionError(
-                f"{where}: the compensation {label} takes {keyword!r} positionally only, "
+                f"{where}: the compensation {_label(fn, signature)} takes {keyword!r} positionally only, "
                 f"but it is passed by keyword ({keyword}=...)"
             )
-    call = "compensate(data" + "".join(f", {k}=..." for k in taken) + ")"
     positional = [p for p in params.values() if p.kind in _POSITIONAL]
-    if positional and positional[0].name in taken:
-        raise StepDefinitionError(
-            f"{where}: the compensation {label} would receive the compensation data in {positional[0].name!r}, "
-            f"which is also passed by keyword; it is called as {call}"
-        )
-    rest = inspect.Signature([p for p in params.values() if p.name not in taken])
-    problem = _arity_problem(rest, 1)
-    if problem is not None:
+    clash = bool(positional) and positional[0].name in taken
+    problem = None if clash else _arity_problem([p for p in params.values() if p.name not in taken], 1)
+    if clash or problem is not None:
+        label = _label(fn, signature)
+        call = "compensate(data" + "".join(f", {k}=..." for k in taken) + ")"
+        if clash:
+            raise StepDefinitionError(
+                f"{where}: the compensation {label} would receive the compensation data in "
+                f"{positional[0].name!r}, which is also passed by keyword; it is called as {call}"
+            )
         raise StepDefinitionError(f"{where}: the compensation {label} {problem}, but it is called as {call}")
     return "failed" in taken, "cause" in taken
 
@@ -272,7 +296,7 @@ def check_saga_code(
         "keyed": "(saga, ctx, input) or (saga, ctx)",
     }[form]
     label = _label(fn, signature)
-    problem = _arity_problem(signature, full if takes_input else full - 1)
+    problem = _arity_problem(tuple(signature.parameters.values()), full if takes_input else full - 1)
     hints = type_hints(fn)
     if params and _is_restate_context(params[0], hints):
         if form == "keyed":
@@ -383,6 +407,8 @@ def accepts(target: object, source: object) -> bool:
     the arguments of generics other than tuples), and where validation builds the input: a
     mapping is accepted by a pydantic model, a dataclass or a TypedDict.
     """
+    if target == source:
+        return True
     target, source = _plain(target), _plain(source)
     if target is Any or source is Any or target is object or source is typing.Never or source is typing.NoReturn:
         return True
