@@ -30,7 +30,7 @@ THROUGHPUT_VS_REF = 1.00
 P50_VS_HAND = 1.05
 OVERHEAD_US = 20.0
 LINEAR_SLACK = 1.30
-IMPORT_MS = 50.0
+IMPORT_MS = 10.0
 
 
 def _metrics(impl: dict[str, Any]) -> dict[str, float | None]:

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.run            # full run, about 10 minutes on 2 cores
     .venv/bin/python -m benchmarks.run --smoke    # tiny configuration for CI, well under a minute
+    .venv/bin/python -m benchmarks.run --imports-only   # the import times again, into results/latest.json
 
 Starts one restate-server and three deployments (hand-written with the raw SDK, the reference
 restate-saga 0.1.0 in its own virtualenv, restate_saga from this repo), measures them in the same
@@ -125,6 +126,26 @@ def run(config: Config, json_path: Path, png_path: Path, server: bool, inprocess
     return data
 
 
+def refresh_imports(json_path: Path, repeats: int) -> dict[str, Any]:
+    """Measure the import times again and replace them (and the targets) in an existing result file."""
+    import json
+
+    data: dict[str, Any] = json.loads(json_path.read_text())
+    log("import times")
+    data["imports"] = {
+        "restate_saga": import_times(Path(sys.executable), repeats),
+        "reference": import_times(ensure_reference_venv(), repeats),
+    }
+    data["imports_measured"] = {
+        "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "git_commit": _run(["git", "rev-parse", "--short", "HEAD"]),
+        "load_average": os.getloadavg(),
+    }
+    data["targets"] = evaluate_targets(data)
+    write_json(data, json_path)
+    return data
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description="The restate_saga benchmarks.")
     parser.add_argument("--smoke", action="store_true", help="tiny configuration (for CI): well under a minute")
@@ -132,11 +153,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", help="file stem of the JSON and PNG (default: latest, smoke: smoke)")
     parser.add_argument("--no-server", action="store_true", help="skip the restate-server measurements")
     parser.add_argument("--no-inprocess", action="store_true", help="skip the in-process measurements")
+    parser.add_argument(
+        "--imports-only", action="store_true", help="measure the import times again into an existing result file"
+    )
     args = parser.parse_args(argv)
     config = SMOKE if args.smoke else FULL
     out: Path = args.out or (RESULTS / "tmp" if args.smoke else RESULTS)
     name: str = args.name or ("smoke" if args.smoke else "latest")
     json_path, png_path = out / f"{name}.json", out / f"{name}.png"
+    if args.imports_only:
+        data = refresh_imports(json_path, config.import_repeats)
+        print(tables(data))
+        print(f"\nimport times measured again into {json_path}")
+        return 0
     log(f"{config.name} run, results in {json_path} and {png_path}")
     data = run(config, json_path, png_path, server=not args.no_server, inprocess=not args.no_inprocess)
     print(tables(data))

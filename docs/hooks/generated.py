@@ -96,7 +96,8 @@ def diagram(target: str) -> str:
 
 
 def _load_results() -> dict[str, Any]:
-    return json.loads(RESULTS.read_text())
+    results: dict[str, Any] = json.loads(RESULTS.read_text())
+    return results
 
 
 def _f(value: object, digits: int) -> str:
@@ -156,8 +157,21 @@ def inprocess_table(data: dict[str, Any]) -> str:
     if lib:
         rows += [
             "",
-            f"`import restate_saga` adds {_f(lib['import_restate_saga_after_restate_ms'], 0)} ms on top of "
-            f"`import restate` ({_f(lib['import_restate_ms'], 0)} ms), median of {lib['repeats']} fresh interpreters.",
+            f"`import restate_saga` adds {_f(lib['import_restate_saga_after_restate_ms'], 1)} ms on top of "
+            f"`import restate` ({_f(lib['import_restate_ms'], 0)} ms), median of {lib['repeats']} fresh interpreters"
+            " with bytecode cached"
+            + (
+                f"; every public name (`from restate_saga import *`) adds "
+                f"{_f(lib['import_whole_face_after_package_ms'], 0)} ms more"
+                if "import_whole_face_after_package_ms" in lib
+                else ""
+            )
+            + (
+                f" (measured again on {data['imports_measured']['at'][:10]}, commit "
+                f"`{data['imports_measured']['git_commit']}`)."
+                if "imports_measured" in data
+                else "."
+            ),
         ]
     return "\n".join(rows)
 
