@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from importlib import metadata as distribution
 from typing import Literal
 
 import restate
@@ -34,6 +33,8 @@ HandlerRole = Literal["saga", "compensate"]
 
 @functools.cache
 def _version() -> str:
+    from importlib import metadata as distribution  # when first published: it costs ~7 ms to import
+
     try:
         return distribution.version("restate_saga")
     except distribution.PackageNotFoundError:  # run from a source tree that is not installed
