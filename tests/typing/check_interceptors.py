@@ -45,12 +45,12 @@ async def handler(ctx: restate.Context, pipeline: Step[int, str, None]) -> None:
         return str(value)
 
     assert_type(await run_saga(ctx, body, 1, interceptors=[Timing()]), str)
-    await pipeline.run(ctx, 1, [Timing()])  # pyright: ignore[reportArgumentType]  # keyword-only
+    await pipeline.run(ctx, 1, [Timing()])  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # keyword-only
 
 
 class WrongHook(SagaInterceptor):
-    def step_done(self, event: int) -> None:  # pyright: ignore[reportIncompatibleMethodOverride]
+    def step_done(self, event: int) -> None:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
         del event
 
 
-register_interceptors(object())  # pyright: ignore[reportArgumentType]  # only interceptors
+register_interceptors(object())  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # only interceptors

@@ -20,6 +20,7 @@ from restate import TerminalError
 
 import restate_saga
 from restate_saga import (
+    AttemptRejectedError,
     CompensationFailure,
     ContextMisuseError,
     FailureCause,
@@ -46,6 +47,7 @@ def test_the_error_root_catches_every_error_and_each_keeps_its_base() -> None:
         ContextMisuseError("S", "sleep"),
         PlanChangedError("S", "a", "b"),
         SagaCompensatedError("no", 409, "S"),
+        AttemptRejectedError("injected", 503),
     ]
     for error in raised:
         with pytest.raises(RestateSagaError):
@@ -58,6 +60,7 @@ def test_the_error_root_catches_every_error_and_each_keeps_its_base() -> None:
         ContextMisuseError: TerminalError,
         PlanChangedError: RuntimeError,
         SagaCompensatedError: TerminalError,
+        AttemptRejectedError: TerminalError,
     }
     for cls, base in bases.items():
         assert issubclass(cls, RestateSagaError) and issubclass(cls, base), cls
