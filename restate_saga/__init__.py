@@ -20,6 +20,7 @@ from ._errors import (
     CompensationFailure,
     ContextMisuseError,
     InvalidInputError,
+    NoMainHandlerError,
     PlanChangedError,
     RestateSagaError,
     SagaCompensatedError,
@@ -58,6 +59,7 @@ from ._nested import create_saga_module, run_nested_saga
 from ._nodes import Mode
 from ._options import (
     CompensationPolicy,
+    ErrorClass,
     ErrorMapper,
     FiniteCompensationRetryWarning,
     SagaStepOptions,
@@ -82,6 +84,7 @@ from ._plans import (
 )
 from ._registry import (
     clear_terminal_errors,
+    get_global_error_mapper,
     register_terminal_errors,
     resolve_terminal_error,
     set_global_error_mapper,
@@ -91,6 +94,8 @@ from ._remote import RemoteSaga, RemoteSagaRef, create_remote_saga, remote_saga_
 from ._response import StepResponse
 from ._service import SagaHandler, SagaWorkflowService, create_saga_workflow, saga_workflow
 from ._step import Step, as_step, hybrid_step, nested, step
+
+__version__ = "0.2.0"
 
 __all__ = [
     "AttemptRejectedError",
@@ -103,6 +108,7 @@ __all__ = [
     "CompensationFailure",
     "CompensationPolicy",
     "ContextMisuseError",
+    "ErrorClass",
     "ErrorMapper",
     "EscalationParked",
     "EscalationResumed",
@@ -113,6 +119,7 @@ __all__ = [
     "MapPlan",
     "Mode",
     "NestedPlan",
+    "NoMainHandlerError",
     "ParallelPlan",
     "PendingCompensation",
     "PendingRemote",
@@ -165,6 +172,7 @@ __all__ = [
     "create_saga_workflow",
     "current_step",
     "fingerprint",
+    "get_global_error_mapper",
     "hybrid_step",
     "nested",
     "parallel",

@@ -20,6 +20,13 @@ class StepDefinitionError(RestateSagaError, ValueError):
     """A step, pipeline or saga service was defined wrongly; raised when it is built, before any run."""
 
 
+class NoMainHandlerError(StepDefinitionError, RuntimeError):
+    """A long-running workflow was used (`run_as_step`) before a `@main()` handler was registered.
+
+    A `RuntimeError` too, as in restate-saga 0.1.0.
+    """
+
+
 class StepFailedError(RestateSagaError, TerminalError):
     """A step failed for good (terminal error, retries exhausted or a permanent failure)."""
 

@@ -88,6 +88,9 @@ class SagaWorkflowService(restate.Service, Generic[I, O]):
             value = validate_input(f"{self.name}.run", self._validator, value)
         return await self.saga_handler(parent_saga, value)
 
+    def __repr__(self) -> str:
+        return f"SagaWorkflowService({self.name!r})"
+
     def as_step(self) -> Step[I, O, None]:
         """This saga as a step of a pipeline (same as `run_as_step`)."""
         return Step(self.name, Handler(self.name, self.run_as_step))
