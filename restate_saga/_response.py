@@ -53,8 +53,8 @@ class StepResponse(Generic[O_co, C_co]):
     ) -> None: ...
     def __init__(
         self,
-        output: O_co,
-        compensation_data: C_co = _OMITTED,
+        output: object,
+        compensation_data: object = _OMITTED,
         *,
         failed: bool = False,
         error_message: str | None = None,
@@ -78,7 +78,9 @@ class StepResponse(Generic[O_co, C_co]):
             raise ValueError("StepResponse.permanent_failure needs a non-empty message")
         if not 400 <= status_code <= 599:
             raise ValueError(f"StepResponse.permanent_failure status_code must be 4xx or 5xx, got {status_code}")
-        response = cast("StepResponse[Never, D]", StepResponse(None, compensation_data, failed=True, error_message=message))
+        response = cast(
+            "StepResponse[Never, D]", StepResponse(None, compensation_data, failed=True, error_message=message)
+        )
         object.__setattr__(response, "status_code", status_code)
         return response
 

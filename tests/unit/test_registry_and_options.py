@@ -143,7 +143,8 @@ def test_step_retry_policy_takes_the_seed_field_names_and_order() -> None:
     options = seed_style.to_run_options()
     assert (options.max_attempts, options.max_duration) == (2, timedelta(seconds=9))
     assert StepRetryPolicy(max_duration=timedelta(seconds=4)).max_retry_duration == timedelta(seconds=4)
-    assert StepRetryPolicy(max_retry_duration=timedelta(seconds=4)) == StepRetryPolicy(max_duration=timedelta(seconds=4))
+    four = timedelta(seconds=4)
+    assert StepRetryPolicy(max_retry_duration=four) == StepRetryPolicy(max_duration=four)
     assert WorkflowRetryPolicy(3, "kill").on_max_attempts == "kill"
     assert StepRetryPolicy(max_retry_attempts=0).to_run_options().max_attempts == 0  # the SDK runs it once
 
