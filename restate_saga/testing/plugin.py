@@ -71,14 +71,14 @@ def restate_beds() -> Iterator[BedPool]:
     from . import EXTRA_MODULES
 
     try:  # needs the testing extra: imported only when a real-server fixture is used
-        from . import _pool
+        from ._pool import BedPool
     except ModuleNotFoundError as error:
         if (error.name or "").split(".")[0] not in EXTRA_MODULES:
             raise
         raise MissingExtraError(
             "the real-server fixtures (restate_bed, restate_server, restate_beds)", "testing", error.name
         ) from error
-    pool = _pool.BedPool()
+    pool = BedPool()
     try:
         yield pool
     finally:
