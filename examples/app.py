@@ -24,6 +24,8 @@ from examples.approval import purchase_approval
 from examples.cart import shopping_cart
 from examples.checkout import checkout_workflow
 from examples.checkout_pipeline import CheckoutPipeline
+from examples.fulfilment import Fulfilment
+from examples.inventory import inventory
 from examples.orders import order_workflow, payment_workflow
 from examples.travel import TravelBooking
 
@@ -47,6 +49,8 @@ restate_app = restate.app(
         shopping_cart,
         payment_workflow,
         order_workflow,
+        Fulfilment,
+        inventory,
     ],
     identity_keys=IDENTITY_KEYS or None,
 )
