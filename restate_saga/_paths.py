@@ -11,6 +11,7 @@ to succeed.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Literal, assert_never
 
@@ -317,8 +318,8 @@ class _Simulation:
                     for number, window in enumerate(windows):
                         started = tuple(b for w in windows[: number + 1] for b in w)
                         running = tuple(b.node.label for b in window) if len(windows) > 1 else ()
-                        registered = _registered(body, started, None)
-                        failures.append(_Failure(deadline.ident, label, "times out", running, stack + registered, route))
+                        registered = stack + _registered(body, started, None)
+                        failures.append(_Failure(deadline.ident, label, "times out", running, registered, route))
                 return done, failures
             case _Fallback(primary, alternative, entries, label):
                 mark = len(stack)
@@ -398,7 +399,7 @@ def shape(plan: Plan) -> Shape:
     order: list[tuple[str, tuple[str, ...]]] = []
     for scenario in reversed(scenarios):
         path = [targets(step) for step in scenario.path]
-        for here, following in zip(path, path[1:], strict=False):
+        for here, following in itertools.pairwise(path):
             source = here[0]
             key = (source, following)
             if key not in order:

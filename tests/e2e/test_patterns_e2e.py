@@ -20,7 +20,8 @@ pytestmark = pytest.mark.restate_app([Fulfilment, inventory])
 
 def effects(invocation_id: str | None) -> list[str]:
     assert invocation_id is not None
-    return [f"{e.service}: {e.what.split(' ')[0]}" for e in external.applied() if e.idempotency_key.startswith(invocation_id)]
+    mine = [e for e in external.applied() if e.idempotency_key.startswith(invocation_id)]
+    return [f"{e.service}: {e.what.split(' ')[0]}" for e in mine]
 
 
 def check_fulfilment(restate_bed: RestateTestBed) -> None:

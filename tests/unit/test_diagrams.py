@@ -24,7 +24,7 @@ import pydot
 import pytest
 from restate import TerminalError
 
-from restate_saga import SagaContext, Step, hybrid_step, parallel, run_saga, step
+from restate_saga import Step, hybrid_step, parallel, run_saga, step
 from restate_saga.testing import FakeContext, check_compensations
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")  # pydot on pyparsing 3
@@ -142,6 +142,10 @@ def parse_mermaid(text: str) -> Graph:
     return graph
 
 
+ROLLBACK_DOT_EDGE = r'(\w+) -> (\w+) \[style=(dashed|dotted)(?:, label="(.+?)")?(?:, ltail=cluster_(\w+))?\];'
+DOT_SETTINGS = ("rankdir=LR;", "compound=true;", "node [shape=box];")
+
+
 def parse_dot(text: str) -> Graph:
     assert pydot.graph_from_dot_data(text), "Graphviz cannot parse the DOT text"
     graph = Graph()
@@ -153,10 +157,10 @@ def parse_dot(text: str) -> Graph:
             (graph.undos if found[3] else graph.steps)[found[1]] = found[2]
         elif found := re.fullmatch(r"(\w+) -> (\w+);", line):
             graph.forward.add((found[1], found[2]))
-        elif found := re.fullmatch(r'(\w+) -> (\w+) \[style=(dashed|dotted)(?:, label="(.+?)")?(?:, ltail=cluster_(\w+))?\];', line):
+        elif found := re.fullmatch(ROLLBACK_DOT_EDGE, line):
             source = found[5] or found[1]
             graph.rollback.append((source, found[2], found[4]))
-        elif line in ("rankdir=LR;", "compound=true;", "node [shape=box];") or line.startswith(("done ", "rolled_back ")):
+        elif line in DOT_SETTINGS or line.startswith(("done ", "rolled_back ")):
             pass
         else:
             raise AssertionError(f"unexpected DOT line: {line!r}")
@@ -328,7 +332,8 @@ async def test_every_drawn_rollback_is_the_one_that_runs(case: str) -> None:
         ]
         assert len(candidates) == 1, f"{case}: {outcome.kind} at {outcome.step}: drawn {candidates}"
         path = candidates[0]
-        assert matches(path.units, list(outcome.actual)), f"{case}: {path.name}: drawn {path.units}, ran {outcome.actual}"
+        drawn_and_ran = f"{case}: {path.name}: drawn {path.units}, ran {outcome.actual}"
+        assert matches(path.units, list(outcome.actual)), drawn_and_ran
         recovered = outcome.problem is not None and "succeeded anyway" in outcome.problem
         assert recovered == (path.end != {"rolled_back"}), f"{case}: {path.name} ends at {path.end}: {outcome}"
         assert outcome.problem is None or recovered, outcome.problem
