@@ -10,6 +10,12 @@ import pytest
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 
 
+@pytest.fixture(autouse=True)
+def _quiet_inner_sessions(pytester: pytest.Pytester) -> None:
+    """The inner sessions set pytest-asyncio's loop scope, as a user's configuration would."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+
+
 def test_the_plugin_registers_its_markers_and_option(pytester: pytest.Pytester) -> None:
     markers = pytester.runpytest("--markers")
     markers.stdout.fnmatch_lines(
