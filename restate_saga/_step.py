@@ -25,8 +25,8 @@ from ._plans import Plan, check_plan, describe, fingerprint
 from ._response import StepResponse
 from ._validation import input_validator
 
-I = TypeVar("I", infer_variance=True)
-O = TypeVar("O", infer_variance=True)
+I = TypeVar("I", contravariant=True)
+O = TypeVar("O", covariant=True)
 C = TypeVar("C", covariant=True)
 I2 = TypeVar("I2")
 O2 = TypeVar("O2")

@@ -1,5 +1,7 @@
 # Vendored from restate-saga 0.1.0 (its sdist on PyPI, tests/test_restate_workflows.py); MIT licence, see LICENSE here.
 # Changed: imports of `restate_saga.restate_workflows` and `restate_saga.types` rewritten to `restate_saga`;
+# `asyncio.get_event_loop().run_until_complete(...)` is `asyncio.run(...)` (there is no current loop to get
+# in a sync test once pytest-asyncio has run, and get_event_loop() is deprecated without one);
 # left out: `test_main_sets_saga_handler` (it reads the private attributes `_saga_handler` and
 # `_saga_input_model`; what they stand for, a registered main handler and its input validation, is tested
 # through the public API by test_main_handler_registered here and by test_validation.py).
@@ -93,7 +95,7 @@ def test_run_as_step_raises_without_main():
 
     with pytest.raises(RuntimeError, match="no @main handler"):
         import asyncio
-        asyncio.get_event_loop().run_until_complete(wf.run_as_step(saga, {}))
+        asyncio.run(wf.run_as_step(saga, {}))
 
 
 # ---------------------------------------------------------------------------
