@@ -24,6 +24,8 @@ if TYPE_CHECKING:
         CompensationFailure,
         ContextMisuseError,
         InvalidInputError,
+        MissingExtraError,
+        NoMainHandlerError,
         PlanChangedError,
         RestateSagaError,
         SagaCompensatedError,
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
     from ._nodes import Mode
     from ._options import (
         CompensationPolicy,
+        ErrorClass,
         ErrorMapper,
         FiniteCompensationRetryWarning,
         SagaStepOptions,
@@ -86,6 +89,7 @@ if TYPE_CHECKING:
     )
     from ._registry import (
         clear_terminal_errors,
+        get_global_error_mapper,
         register_terminal_errors,
         resolve_terminal_error,
         set_global_error_mapper,
@@ -95,6 +99,8 @@ if TYPE_CHECKING:
     from ._response import StepResponse
     from ._service import SagaHandler, SagaWorkflowService, create_saga_workflow, saga_workflow
     from ._step import Step, as_step, hybrid_step, nested, step
+
+__version__ = "0.2.0"
 
 __all__ = [
     "AttemptRejectedError",
@@ -107,6 +113,7 @@ __all__ = [
     "CompensationFailure",
     "CompensationPolicy",
     "ContextMisuseError",
+    "ErrorClass",
     "ErrorMapper",
     "EscalationParked",
     "EscalationResumed",
@@ -115,8 +122,10 @@ __all__ = [
     "FiniteCompensationRetryWarning",
     "InvalidInputError",
     "MapPlan",
+    "MissingExtraError",
     "Mode",
     "NestedPlan",
+    "NoMainHandlerError",
     "ParallelPlan",
     "PendingCompensation",
     "PendingRemote",
@@ -169,6 +178,7 @@ __all__ = [
     "create_saga_workflow",
     "current_step",
     "fingerprint",
+    "get_global_error_mapper",
     "hybrid_step",
     "nested",
     "parallel",
@@ -203,6 +213,8 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "CompensationFailure",
         "ContextMisuseError",
         "InvalidInputError",
+        "MissingExtraError",
+        "NoMainHandlerError",
         "PlanChangedError",
         "RestateSagaError",
         "SagaCompensatedError",
@@ -241,6 +253,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "_nodes": ("Mode",),
     "_options": (
         "CompensationPolicy",
+        "ErrorClass",
         "ErrorMapper",
         "FiniteCompensationRetryWarning",
         "SagaStepOptions",
@@ -265,6 +278,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     ),
     "_registry": (
         "clear_terminal_errors",
+        "get_global_error_mapper",
         "register_terminal_errors",
         "resolve_terminal_error",
         "set_global_error_mapper",

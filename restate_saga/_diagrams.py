@@ -1,116 +1,75 @@
-"""Diagrams of a plan: the forward steps and the rollback path, as Mermaid and Graphviz DOT."""
+"""Diagrams of a plan: the forward steps and the rollback paths, as Mermaid and Graphviz DOT.
+
+Forward steps run left to right (solid edges). Each way the saga can fail is drawn as a dotted
+edge from the step that fails (or the deadline that passes) to the first compensation that then
+runs, then dashed edges through the others, to "rolled back" or to a fallback's alternative.
+Where two failures share a compensation but continue differently, the edge that only some of
+them take is labelled with them (`if B fails`); the unlabelled edge is everyone else's.
+"""
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
-from typing import assert_never
+import re
 
-from ._plans import (
-    CodePlan,
-    FallbackPlan,
-    MapPlan,
-    NestedPlan,
-    ParallelPlan,
-    Plan,
-    RemotePlan,
-    SequencePlan,
-    StepPlan,
-    TimeoutPlan,
-)
+from ._paths import ROLLED_BACK, Edge, Shape, shape
+from ._plans import Plan
+
+_PLAIN_LABEL = re.compile(r"[A-Za-z ]+")
 
 
-@dataclass(frozen=True, slots=True)
-class _Node:
-    ident: str
-    label: str
-    undo: str | None  # the id of its compensation node, if it has one
-    hybrid: bool
-
-
-def _forward(plan: Plan) -> tuple[list[_Node], list[tuple[str, str]]]:
-    """Forward nodes in execution order and the edges between them."""
-    nodes: list[_Node] = []
-    edges: list[tuple[str, str]] = []
-
-    def leaf(label: str, compensated: bool, hybrid: bool, previous: list[str]) -> list[str]:
-        ident = f"s{len(nodes)}"
-        nodes.append(_Node(ident, label, f"u{ident[1:]}" if compensated else None, hybrid))
-        edges.extend((source, ident) for source in previous)
-        return [ident]
-
-    def add(plan: Plan, previous: list[str]) -> list[str]:
-        match plan:
-            case SequencePlan(parts):
-                for part in parts:
-                    previous = add(part, previous)
-                return previous
-            case NestedPlan(body=body) | TimeoutPlan(body=body):
-                return add(body, previous)
-            case ParallelPlan(branches=branches):
-                return [end for branch in branches for end in add(branch, previous)]
-            case FallbackPlan(primary, alternative):
-                return add(primary, previous) + add(alternative, previous)
-            case MapPlan():
-                return previous
-            case StepPlan(name=name, compensated=compensated, mode=mode):
-                return leaf(name, compensated, compensated and mode == "hybrid", previous)
-            case RemotePlan(name=name):
-                return leaf(f"{name} (remote)", True, False, previous)
-            case CodePlan(name=name):
-                return leaf(name, False, False, previous)
-            case _:
-                assert_never(plan)
-
-    ends = add(plan, [])
-    edges.extend((end, "done") for end in ends)
-    return nodes, edges
-
-
-def _failure_edges(nodes: list[_Node]) -> list[tuple[str, str]]:
-    """Where a failure at each step starts the rollback: its own undo (hybrid) or the latest before it."""
-    edges: list[tuple[str, str]] = []
-    latest = "rolled_back"
-    for node in nodes:
-        edges.append((node.ident, node.undo if node.hybrid and node.undo else latest))
-        if node.undo:
-            latest = node.undo
-    return edges
-
-
-def _undo_chain(nodes: list[_Node]) -> list[_Node]:
-    """Compensations a rollback can reach, newest first (the last step's undo only if it is hybrid)."""
-    reachable = [node for index, node in enumerate(nodes) if node.undo and (node.hybrid or index < len(nodes) - 1)]
-    return list(reversed(reachable))
+def _mermaid_edges(edge: Edge) -> list[str]:
+    """A dashed or dotted rollback edge; a label of words stays inline, others are quoted."""
+    label = edge.label
+    if label is None:
+        return [f"    {edge.source} -.-> {target}" for target in edge.targets]
+    if _PLAIN_LABEL.fullmatch(label):
+        return [f"    {edge.source} -. {label} .-> {target}" for target in edge.targets]
+    return [f'    {edge.source} -.->|"{label}"| {target}' for target in edge.targets]
 
 
 def to_mermaid(plan: Plan) -> str:
-    """A Mermaid flowchart: forward steps left to right; dashed, the rollback path in reverse."""
-    nodes, edges = _forward(plan)
-    chain = _undo_chain(nodes)
+    """A Mermaid flowchart: forward steps left to right; dotted, where each failure starts its
+    rollback; dashed, the compensations that follow."""
+    drawn: Shape = shape(plan)
     lines = ["flowchart LR"]
-    lines += [f'    {n.ident}["{n.label}"]' for n in nodes]
+    lines += [f'    {n.ident}["{n.label}"]' for n in drawn.nodes]
     lines.append('    done(["done"])')
-    lines += [f'    {n.undo}["undo {n.label}"]' for n in chain]
-    lines.append('    rolled_back(["rolled back"])')
-    lines += [f"    {a} --> {b}" for a, b in edges]
-    undo_ids = [n.undo for n in chain] + ["rolled_back"]
-    lines += [f"    {a} -.-> {b}" for a, b in itertools.pairwise(undo_ids)]
-    lines += [f"    {a} -. fails .-> {b}" for a, b in _failure_edges(nodes)]
+    lines += [f'    {u.ident}["{u.label}"]' for u in drawn.undo_nodes]
+    lines.append(f'    {ROLLED_BACK}(["rolled back"])')
+    for deadline in drawn.deadlines:
+        lines.append(f'    subgraph {deadline.ident} ["{deadline.label}"]')
+        lines += [f"        {member}" for member in deadline.members]
+        lines.append("    end")
+    lines += [f"    {a} --> {b}" for a, b in drawn.edges]
+    for edge in (*drawn.undo_edges, *drawn.trigger_edges):
+        lines += _mermaid_edges(edge)
     return "\n".join(lines) + "\n"
 
 
 def to_dot(plan: Plan) -> str:
-    """A Graphviz DOT digraph of the same picture."""
-    nodes, edges = _forward(plan)
-    chain = _undo_chain(nodes)
-    lines = ["digraph saga {", "    rankdir=LR;", "    node [shape=box];"]
-    lines += [f'    {n.ident} [label="{n.label}"];' for n in nodes]
+    """A Graphviz DOT digraph of the same picture (deadlines as dashed clusters)."""
+    drawn = shape(plan)
+    clusters = {d.ident: d for d in drawn.deadlines}
+    lines = ["digraph saga {", "    rankdir=LR;"]
+    if clusters:
+        lines.append("    compound=true;")
+    lines.append("    node [shape=box];")
+    lines += [f'    {n.ident} [label="{n.label}"];' for n in drawn.nodes]
+    for deadline in drawn.deadlines:
+        members = " ".join(f"{m};" for m in deadline.members)
+        lines.append(f'    subgraph cluster_{deadline.ident} {{ label="{deadline.label}"; style=dashed; {members} }}')
     lines.append('    done [label="done", shape=oval];')
-    lines += [f'    {n.undo} [label="undo {n.label}", style=dashed];' for n in chain]
-    lines.append('    rolled_back [label="rolled back", shape=oval];')
-    lines += [f"    {a} -> {b};" for a, b in edges]
-    undo_ids = [n.undo for n in chain] + ["rolled_back"]
-    lines += [f"    {a} -> {b} [style=dashed];" for a, b in itertools.pairwise(undo_ids)]
-    lines += [f'    {a} -> {b} [style=dotted, label="fails"];' for a, b in _failure_edges(nodes)]
+    lines += [f'    {u.ident} [label="{u.label}", style=dashed];' for u in drawn.undo_nodes]
+    lines.append(f'    {ROLLED_BACK} [label="rolled back", shape=oval];')
+    lines += [f"    {a} -> {b};" for a, b in drawn.edges]
+    for edge in drawn.undo_edges:
+        label = "" if edge.label is None else f', label="{edge.label}"'
+        lines += [f"    {edge.source} -> {target} [style=dashed{label}];" for target in edge.targets]
+    for edge in drawn.trigger_edges:
+        source, tail = edge.source, ""
+        if source in clusters:  # an edge from a cluster leaves from its first member
+            source, tail = clusters[source].members[0], f", ltail=cluster_{source}"
+        lines += [
+            f'    {source} -> {target} [style=dotted, label="{edge.label}"{tail}];' for target in edge.targets
+        ]
     return "\n".join(lines) + "\n}\n"

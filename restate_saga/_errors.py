@@ -16,8 +16,28 @@ class RestateSagaError(Exception):
     """The root of every exception restate_saga raises."""
 
 
+class MissingExtraError(RestateSagaError, ImportError):
+    """An optional part of restate_saga needs an extra that is not installed; the message says which."""
+
+    def __init__(self, feature: str, extra: str, missing_module: str | None) -> None:
+        super().__init__(
+            f"the {extra!r} extra is needed for {feature} but is not installed (no module {missing_module!r}): "
+            f"pip install 'restate_saga[{extra}]'",
+            name=missing_module,
+        )
+        self.feature = feature
+        self.extra = extra
+
+
 class StepDefinitionError(RestateSagaError, ValueError):
     """A step, pipeline or saga service was defined wrongly; raised when it is built, before any run."""
+
+
+class NoMainHandlerError(StepDefinitionError, RuntimeError):
+    """A long-running workflow was used (`run_as_step`) before a `@main()` handler was registered.
+
+    A `RuntimeError` too, as in restate-saga 0.1.0.
+    """
 
 
 class StepFailedError(RestateSagaError, TerminalError):

@@ -45,7 +45,10 @@ async def settle_within(
     """Settle `futures`, racing the deadline's timer if any; the interruption (timeout, cancellation), if any."""
     durable = [f for f in futures if isinstance(f, RestateDurableFuture)]
     if deadline is None or not durable:
-        return await settle(futures)
+        interruption = await settle(futures)
+        if interruption is None and deadline is not None and any(getattr(f, "deadline_passed", False) for f in futures):
+            return StepTimeoutError(step, deadline.seconds)  # an in-process double let the deadline pass
+        return interruption
     timer = deadline.timer
     pending: list[Any] = list(durable)
     try:

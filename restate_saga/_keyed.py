@@ -10,7 +10,7 @@ import restate
 
 from ._context import SagaContext
 from ._engine import run_saga
-from ._errors import StepDefinitionError
+from ._errors import NoMainHandlerError, StepDefinitionError
 from ._interceptors import CompensationDone, EscalationParked, EscalationResumed, SagaInterceptor, StepDone
 from ._metadata import handler_metadata, publish
 from ._options import SagaWorkflowOptions, service_options
@@ -149,6 +149,9 @@ class SagaVirtualObject(restate.VirtualObject):
 
         return decorate
 
+    def __repr__(self) -> str:
+        return f"SagaVirtualObject({self.name!r})"
+
 
 class SagaRestateWorkflow(restate.Workflow):
     """A long-running Restate workflow whose `main` handler runs as a saga."""
@@ -165,21 +168,27 @@ class SagaRestateWorkflow(restate.Workflow):
 
             restate.Workflow.handler(self, name="status")(status)
         self._main_validator: Any = None
+        self._main_name = "run"
 
     def main(  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]  # the seed's signature
-        self, name: str = "run"
+        self, name: str | None = None
     ) -> Callable[[KeyedSagaHandler[restate.WorkflowContext, I, O]], KeyedSagaHandler[restate.WorkflowContext, I, O]]:
-        """Register the workflow's main handler, which gets `(saga, ctx, value)`."""
+        """Register the workflow's main handler, which gets `(saga, ctx, value)`.
+
+        Its handler name is `name`, or the function's name (as in restate-saga 0.1.0).
+        """
 
         def decorate(
             fn: KeyedSagaHandler[restate.WorkflowContext, I, O],
         ) -> KeyedSagaHandler[restate.WorkflowContext, I, O]:
             if self._main is not None:
                 raise StepDefinitionError(f"workflow {self.name!r} already has a main handler")
-            wrapped = _restate_handler(f"{self.name}.{name}", fn, restate.WorkflowContext, self.options)
+            handler_name = name or fn.__name__
+            wrapped = _restate_handler(f"{self.name}.{handler_name}", fn, restate.WorkflowContext, self.options)
             super(SagaRestateWorkflow, self).main(
-                name=name, input_serde=RAW, output_serde=RAW, metadata=handler_metadata()
+                name=handler_name, input_serde=RAW, output_serde=RAW, metadata=handler_metadata()
             )(wrapped)
+            self._main_name = handler_name
             self._main = fn
             self._main_validator = input_validator(handler_types(f"{self.name}.{name}", fn, "keyed")[1])
             return fn
@@ -195,12 +204,15 @@ class SagaRestateWorkflow(restate.Workflow):
 
         return decorate
 
+    def __repr__(self) -> str:
+        return f"SagaRestateWorkflow({self.name!r})"
+
     async def run_as_step(self, parent_saga: SagaContext, value: object) -> object:
         """Run the main handler inside `parent_saga` (with the parent's context); compensations join it."""
         if self._main is None:
-            raise StepDefinitionError(f"workflow {self.name!r} has no main handler")
+            raise NoMainHandlerError(f"SagaRestateWorkflow({self.name!r}) has no @main handler registered")
         if self._main_validator is not None:
-            value = validate_input(f"{self.name}.run", self._main_validator, value)
+            value = validate_input(f"{self.name}.{self._main_name}", self._main_validator, value)
         return await self._main(parent_saga, cast(restate.WorkflowContext, parent_saga.ctx), value)
 
 

@@ -31,6 +31,9 @@ DEFAULT_RUN_OPTIONS: RunOptions[bytes] = RunOptions(serde=PASS_THROUGH)
 ErrorMapper = Callable[[Exception], restate.TerminalError | None]
 """Turns an exception into a `TerminalError` (compensate now) or returns None (let Restate retry)."""
 
+ErrorClass = type[Exception]
+"""An exception class that `register_terminal_errors` accepts."""
+
 
 class FiniteCompensationRetryWarning(UserWarning):
     """A compensation may give up after a bounded number of retries: a rollback could stop halfway."""
@@ -51,12 +54,17 @@ def warn_finite_compensation_retry(where: str) -> None:
 class StepRetryPolicy:
     """How Restate retries one durable action (a step's forward action or its compensation).
 
-    `max_retry_attempts` counts retries *after* the first attempt: 3 means at most 4 attempts.
-    When the attempts or `max_duration` run out the action fails terminally. Unset fields fall
-    back to the invocation's retry policy (by default: retry until it succeeds).
+    `max_retry_attempts` is the SDK's `max_attempts`, as in restate-saga 0.1.0: it counts every
+    attempt, the first one included (3 means at most 3 runs; 0 and 1 both mean a single run, as
+    in the SDK). When the attempts or
+    `max_retry_duration` run out the action fails terminally. Unset fields fall back to the
+    invocation's retry policy (by default: retry until it succeeds). The fields come in 0.1.0's
+    order; `max_duration` is another name of `max_retry_duration` (either may be given; both
+    read the same).
     """
 
     max_retry_attempts: int | None = None
+    max_retry_duration: timedelta | None = None
     initial_retry_interval: timedelta | None = None
     retry_interval_factor: float | None = None
     max_retry_interval: timedelta | None = None
@@ -64,7 +72,18 @@ class StepRetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_retry_attempts is not None and self.max_retry_attempts < 0:
-            raise ValueError(f"StepRetryPolicy.max_retry_attempts must be >= 0, got {self.max_retry_attempts}")
+            raise ValueError(
+                "StepRetryPolicy.max_retry_attempts counts every attempt, the first one included, and must be "
+                f">= 0, got {self.max_retry_attempts}"
+            )
+        if self.max_retry_duration is not None:
+            if self.max_duration is not None and self.max_duration != self.max_retry_duration:
+                raise ValueError(
+                    "StepRetryPolicy: max_duration and max_retry_duration (its 0.1.0 name) disagree: "
+                    f"{self.max_duration} != {self.max_retry_duration}; give one of them"
+                )
+            object.__setattr__(self, "max_duration", self.max_retry_duration)
+        object.__setattr__(self, "max_retry_duration", self.max_duration)
         if self.retry_interval_factor is not None and self.retry_interval_factor < 1.0:
             raise ValueError(f"StepRetryPolicy.retry_interval_factor must be >= 1.0, got {self.retry_interval_factor}")
         for field_name in ("initial_retry_interval", "max_retry_interval", "max_duration"):
@@ -81,7 +100,7 @@ class StepRetryPolicy:
         """The SDK's `RunOptions` for this policy (values travel as encoded bytes)."""
         return RunOptions(
             serde=PASS_THROUGH,
-            max_attempts=None if self.max_retry_attempts is None else self.max_retry_attempts + 1,
+            max_attempts=self.max_retry_attempts,
             max_duration=self.max_duration,
             initial_retry_interval=self.initial_retry_interval,
             max_retry_interval=self.max_retry_interval,
@@ -156,10 +175,10 @@ class WorkflowRetryPolicy:
     """
 
     max_attempts: int | None = None
+    on_max_attempts: Literal["pause", "kill"] | None = None
     initial_interval: timedelta | None = None
     exponentiation_factor: float | None = None
     max_interval: timedelta | None = None
-    on_max_attempts: Literal["pause", "kill"] | None = None
 
     def __post_init__(self) -> None:
         if self.max_attempts is not None and self.max_attempts < 1:

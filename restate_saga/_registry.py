@@ -51,6 +51,11 @@ def set_global_error_mapper(mapper: ErrorMapper | None) -> None:
     _global_mapper = mapper
 
 
+def get_global_error_mapper() -> ErrorMapper | None:
+    """The mapper set with `set_global_error_mapper`, or None."""
+    return _global_mapper
+
+
 def registered_terminal_errors() -> tuple[type[Exception], ...]:
     """The registered error classes, in registration order."""
     return _registered

@@ -95,6 +95,9 @@ class SagaWorkflowService(restate.Service, Generic[I_contra, O_co]):
             value = validate_input(f"{self.name}.run", self._validator, value)
         return cast(O_co, await self._code(parent_saga, value))
 
+    def __repr__(self) -> str:
+        return f"SagaWorkflowService({self.name!r})"
+
     def as_step(self) -> Step[I_contra, O_co, None]:
         """This saga as a step of a pipeline (same as `run_as_step`)."""
         return Step(self.name, Handler(self.name, self.run_as_step))

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -72,6 +73,9 @@ def test_process_finder_sees_a_live_process() -> None:
         stdin=subprocess.PIPE,
     )
     try:
+        deadline = time.monotonic() + 30  # the child's /proc entry can lag its start on a busy machine
+        while processes_mentioning(marker) != [child.pid] and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert processes_mentioning(marker) == [child.pid]
     finally:
         child.communicate(b"")

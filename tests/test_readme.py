@@ -73,3 +73,33 @@ async def test_readme_interceptor_and_opentelemetry_snippets_run(capsys: pytest.
         meter_provider: MeterProvider = cast(MeterProvider, switch_on["metrics"].get_meter_provider())
         meter_provider.shutdown()
         tracer_provider.shutdown()
+
+
+def test_the_pattern_blocks_are_the_example_files_code() -> None:
+    patterns = README.split("## Patterns", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", patterns, flags=re.DOTALL)
+    sources = {name: (ROOT / "examples" / name).read_text() for name in ("fulfilment.py", "inventory.py")}
+    assert len(blocks) == 3
+    for block in blocks:
+        assert any(block in source for source in sources.values()), f"not in the examples:\n{block}"
+    for name in sources:
+        assert f"examples/{name}" in patterns
+
+
+def test_the_other_pythons_are_reported_when_absent(tmp_path: Path) -> None:
+    import subprocess
+
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "test-other-pythons")],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYENV_ROOT": str(tmp_path), "PYTHON_VERSIONS": "3.99"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "== unit tests on Python 3.99",
+        "   NOT RUN: Python 3.99 is not installed on this machine (not on PATH, not under pyenv)",
+    ]
+    assert "scripts/test-other-pythons" in (ROOT / "scripts" / "test").read_text()

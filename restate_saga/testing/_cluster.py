@@ -27,7 +27,8 @@ from typing import Any, Self, cast
 import httpx
 
 from ._bed import RestateTestBed, register_deployment
-from ._server import RestateServer, find_restate_server, free_port
+from ._install import find_restate_server
+from ._server import RestateServer, free_port
 
 _ROLES = ("http-ingress", "admin", "worker", "log-server", "metadata-server")
 _METADATA_LEADER = "restate_metadata_server_replicated_leader_id"

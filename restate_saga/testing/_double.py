@@ -46,6 +46,9 @@ class FakeContext:
     """Fail the forward step with this index (0-based, compensations not counted) without running it."""
     cancel_at: int | None = None
     """Deliver a cancellation while the forward step with this index is in flight (it still completes)."""
+    timeout_at: int | None = None
+    """Let the deadline raced with the forward step of this index pass first (the step still completes,
+    as on a real server); no effect on a step without a deadline."""
     state: dict[str, Any] = field(default_factory=dict[str, Any])
     """Virtual object / workflow state (`get`, `set`, `clear`)."""
     promises: dict[str, Any] = field(default_factory=dict[str, Any])
@@ -78,14 +81,15 @@ class FakeContext:
         self.actions.append(action)
         self.arguments.append(args)
         signal: TerminalError | None = None
-        inject_failure = False
+        inject_failure = late = False
         if not name.startswith("compensate:"):
             index = self._forward
             self._forward += 1
             inject_failure = index == self.fail_at
+            late = index == self.timeout_at
             if index == self.cancel_at:
                 signal = TerminalError("cancelled", 409)
-        return FakeFuture(self._run(name, action, options, args, kwargs, inject_failure), signal)
+        return FakeFuture(self._run(name, action, options, args, kwargs, inject_failure), signal, late)
 
     async def _run(
         self,
@@ -209,13 +213,17 @@ class FakePromise:
 
 
 class FakeFuture:
-    """The awaitable a `FakeContext.run_typed` returns; may carry a simulated cancellation signal."""
+    """The awaitable a `FakeContext.run_typed` returns; may carry a simulated cancellation signal,
+    or outlast its deadline (`deadline_passed`)."""
 
-    __slots__ = ("_coroutine", "cancel_signal")
+    __slots__ = ("_coroutine", "cancel_signal", "deadline_passed")
 
-    def __init__(self, coroutine: Coroutine[Any, Any, Any], cancel_signal: TerminalError | None) -> None:
+    def __init__(
+        self, coroutine: Coroutine[Any, Any, Any], cancel_signal: TerminalError | None, deadline_passed: bool = False
+    ) -> None:
         self._coroutine = coroutine
         self.cancel_signal = cancel_signal
+        self.deadline_passed = deadline_passed
 
     def __await__(self) -> Generator[Any, None, Any]:
         return self._coroutine.__await__()

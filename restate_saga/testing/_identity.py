@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._errors import MissingExtraError
+
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
@@ -34,9 +36,12 @@ class IdentityKeys:
 
 
 def make_identity_keys(folder: Path) -> IdentityKeys:
-    """Generate a fresh Ed25519 key pair into `folder` (needs the `cryptography` package)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    """Generate a fresh Ed25519 key pair into `folder` (needs `cryptography`, of the `testing` extra)."""
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    except ModuleNotFoundError as error:
+        raise MissingExtraError("restate_saga.testing.make_identity_keys", "testing", error.name) from error
 
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())

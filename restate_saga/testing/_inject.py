@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, assert_never, cast
 
 from restate import TerminalError
 from typing_extensions import TypeIs
@@ -18,13 +18,13 @@ from typing_extensions import TypeIs
 from .._attempts import attempt, intercepted_attempt
 from .._context import PendingGroup, SagaContext
 from .._engine import run_saga
-from .._nodes import Leaf, Mode
+from .._nodes import Fallback, Handler, Leaf, MapNode, Mode, Nested, Node, Parallel, Remote, Then, Timeout
 from .._rollback import COMPENSATE_PREFIX
 from .._service import SagaWorkflowService
-from .._step import Step
+from .._step import Step, is_step
 from ._double import FakeContext
 
-Kind = Literal["failure", "cancellation"]
+Kind = Literal["failure", "cancellation", "timeout"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,26 +101,63 @@ def keyed(handler: Callable[[SagaContext, Any, Any], Awaitable[Any]]) -> Callabl
     return body
 
 
+def _timed_leaves(saga: object) -> set[int]:
+    """The ids of the leaves that run under a deadline, for a pipeline (saga code is opaque)."""
+    if _is_service(saga):
+        saga = saga.saga_handler
+    if not is_step(saga):
+        return set()
+    found: set[int] = set()
+    todo: list[tuple[Node, bool]] = [(saga.node, False)]
+    while todo:
+        node, timed = todo.pop()
+        match node:
+            case Leaf():
+                if timed:
+                    found.add(id(node))
+            case Then(first, second):
+                todo += [(first, timed), (second, timed)]
+            case Nested(body=body):
+                todo.append((body, timed))
+            case Timeout(body=body):
+                todo.append((body, True))
+            case Parallel(branches=branches):
+                todo += [(branch, timed) for branch in branches]
+            case Fallback(primary, alternative):
+                todo += [(primary, timed), (alternative, timed)]
+            case MapNode() | Remote() | Handler():
+                pass
+            case _:
+                assert_never(node)
+    return found
+
+
 async def check_compensations(
     saga: SagaLike,
     value: object,
     *,
     cancellation: bool = False,
+    timeouts: bool = False,
     invocation_id: str = "inv_injection",
     context: Callable[[], FakeContext] | None = None,
 ) -> InjectionReport:
     """Fail the saga at each of its steps in turn (and, with `cancellation`, cancel it there too).
 
-    `context` makes each run's `FakeContext` (e.g. with preset `state` or `promises`).
+    With `timeouts`, each step of a pipeline that runs under a deadline (`with_timeout`, on the
+    step or its group) also has that deadline pass while it runs: it completes late, as on a real
+    server, so its own compensation is expected too. `context` makes each run's `FakeContext`
+    (e.g. with preset `state` or `promises`).
     """
     body = _body(saga)
     make = context or FakeContext
+    timed = _timed_leaves(saga) if timeouts else set[int]()
 
     def fresh(**faults: int | None) -> FakeContext:
         ctx = make()
         ctx.invocation_id = invocation_id
         ctx.fail_at = faults.get("fail_at")
         ctx.cancel_at = faults.get("cancel_at")
+        ctx.timeout_at = faults.get("timeout_at")
         return ctx
 
     baseline = fresh()
@@ -135,12 +172,17 @@ async def check_compensations(
     ]
     outcomes: list[InjectionOutcome] = []
     kinds: list[Kind] = ["failure", "cancellation"] if cancellation else ["failure"]
+    if timed:
+        kinds.append("timeout")
     for kind in kinds:
         for index, (action, args) in enumerate(forward):
             leaf = args[0] if action in (attempt, intercepted_attempt) and args else None
             if not isinstance(leaf, Leaf):
                 continue  # the saga code's own ctx.run_typed, not a step
-            ctx = fresh(fail_at=index) if kind == "failure" else fresh(cancel_at=index)
+            if kind == "timeout" and id(leaf) not in timed:
+                continue
+            fault = {"failure": "fail_at", "cancellation": "cancel_at", "timeout": "timeout_at"}[kind]
+            ctx = fresh(**{fault: index})
             outcomes.append(await _inject(body, value, ctx, leaf, index, kind, registered, grouped))
     return InjectionReport(tuple(outcomes))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,42 +16,7 @@ from typing import Self
 
 import httpx
 
-RESTATE_SERVER_VERSION = "1.7.12"
-"""The restate-server version restate_saga is tested with (what `scripts/setup` installs from npm)."""
-_LOCAL_DIR = Path(".tools") / "restate"
-_INSTALL_HINT = (
-    "restate-server was not found. Install the pinned version into the git-ignored project folder with\n"
-    f"    npm install --prefix {_LOCAL_DIR} @restatedev/restate-server@{RESTATE_SERVER_VERSION}\n"
-    "(scripts/test and scripts/demo do this for you), or point RESTATE_SERVER_BIN at a restate-server binary."
-)
-
-
-class RestateServerNotFound(RuntimeError):
-    """No restate-server binary could be found; the message says how to install one."""
-
-
-def _local_binaries(root: Path) -> list[Path]:
-    scoped = root / _LOCAL_DIR / "node_modules" / "@restatedev"
-    return sorted(scoped.glob("restate-server-*/bin/restate-server"))
-
-
-def find_restate_server() -> Path:
-    """The restate-server binary: $RESTATE_SERVER_BIN, then `.tools/restate` above the cwd, then PATH."""
-    explicit = os.environ.get("RESTATE_SERVER_BIN")
-    if explicit:
-        path = Path(explicit)
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise RestateServerNotFound(f"RESTATE_SERVER_BIN={explicit} is not an executable file.\n{_INSTALL_HINT}")
-        return path
-    here = Path.cwd().resolve()
-    for root in (here, *here.parents, Path(__file__).resolve().parents[2]):
-        found = _local_binaries(root)
-        if found:
-            return found[0]
-    on_path = shutil.which("restate-server")
-    if on_path:
-        return Path(on_path)
-    raise RestateServerNotFound(_INSTALL_HINT)
+from ._install import find_restate_server
 
 
 def free_port() -> int:

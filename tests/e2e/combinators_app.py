@@ -156,7 +156,7 @@ escalating = create_saga_restate_workflow(
 )
 
 
-@escalating.main()
+@escalating.main("run")
 async def escalating_run(saga: SagaContext, ctx: restate.WorkflowContext, data: Data) -> Data:
     data = await branch("Start")(saga, data)
     data = await step("Fragile", fragile, undo_fragile)(saga, data)

@@ -79,7 +79,7 @@ def _step(name: str, **options: Any) -> Any:
 
 
 def trip() -> Any:
-    hotel_retry = StepRetryPolicy(max_retry_attempts=2, initial_retry_interval=timedelta(milliseconds=50))
+    hotel_retry = StepRetryPolicy(max_retry_attempts=3, initial_retry_interval=timedelta(milliseconds=50))
     return _step("Flight").then(_step("Hotel", retry=hotel_retry)).then(_step("Car"))
 
 
@@ -185,7 +185,7 @@ EscalatingReplayed = create_saga_workflow("EscalatingReplayed", escalating(), _e
 EscalatingWorkflow = create_saga_restate_workflow("EscalatingWorkflow", _escalate)
 
 
-@EscalatingWorkflow.main()
+@EscalatingWorkflow.main("run")
 async def escalating_workflow(saga: SagaContext, ctx: restate.WorkflowContext, data: Data) -> Data:
     return await escalating()(saga, data)
 

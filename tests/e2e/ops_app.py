@@ -134,7 +134,7 @@ async def peek(ctx: restate.ObjectSharedContext) -> str:
 approval = create_saga_restate_workflow("OpsApproval")
 
 
-@approval.main()
+@approval.main("run")
 async def approve(saga: SagaContext, ctx: restate.WorkflowContext, data: Data) -> Data:
     """A Restate workflow's main saga handler."""
     return await saga_step("Budget")(saga, data)

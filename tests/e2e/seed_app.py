@@ -237,7 +237,7 @@ wf = create_saga_restate_workflow("ApprovalWorkflow")
 
 
 @wf.main()
-async def approval_run(saga: SagaContext, ctx: restate.WorkflowContext, input_val: Data) -> Data:
+async def run(saga: SagaContext, ctx: restate.WorkflowContext, input_val: Data) -> Data:  # handler "run"
     order = await create_order(saga, input_val)
     approved = await ctx.promise("approval", type_hint=bool).value()
     if not approved:

@@ -129,7 +129,7 @@ def test_exhausted_retries_fail_the_step_and_compensate(bed: RestateTestBed) -> 
     result = bed.call("RetriesRunOut", "run", run)
     assert "step 'AlwaysFlaky' failed" in result.message
     seen = events(run)
-    assert seen.count("AlwaysFlaky") == 3  # first attempt + 2 retries
+    assert seen.count("AlwaysFlaky") == 2  # max_retry_attempts=2 counts every attempt (the SDK's max_attempts)
     assert seen[-1] == "undo First"
 
 

@@ -421,3 +421,15 @@ async def test_a_saga_run_again_after_a_crash_repeats_its_requests_but_applies_t
 async def test_outside_a_step_a_service_call_needs_an_explicit_key() -> None:
     with pytest.raises(LookupError, match="current_step"):
         await external.create_order("ada", 1)
+
+
+def test_the_app_is_fastapi_with_restate_mounted_and_the_ledger_as_a_route() -> None:
+    from fastapi import FastAPI
+    from starlette.routing import Mount
+
+    from examples.app import PREFIX, app, restate_app
+
+    assert isinstance(app, FastAPI)
+    mounts = [route for route in app.routes if isinstance(route, Mount)]
+    assert [(m.path, m.app) for m in mounts] == [(PREFIX, restate_app)]
+    assert "/ledger" in {getattr(route, "path", None) for route in app.routes}

@@ -25,6 +25,8 @@ from restate_saga import (
     ContextMisuseError,
     FailureCause,
     InvalidInputError,
+    MissingExtraError,
+    NoMainHandlerError,
     PlanChangedError,
     RestateSagaError,
     SagaCompensatedError,
@@ -48,6 +50,8 @@ def test_the_error_root_catches_every_error_and_each_keeps_its_base() -> None:
         PlanChangedError("S", "a", "b"),
         SagaCompensatedError("no", 409, "S"),
         AttemptRejectedError("injected", 503),
+        MissingExtraError("the test bed", "testing", "httpx"),
+        NoMainHandlerError("Approval"),
     ]
     for error in raised:
         with pytest.raises(RestateSagaError):
@@ -61,6 +65,8 @@ def test_the_error_root_catches_every_error_and_each_keeps_its_base() -> None:
         PlanChangedError: RuntimeError,
         SagaCompensatedError: TerminalError,
         AttemptRejectedError: TerminalError,
+        MissingExtraError: ImportError,
+        NoMainHandlerError: RuntimeError,
     }
     for cls, base in bases.items():
         assert issubclass(cls, RestateSagaError) and issubclass(cls, base), cls

@@ -81,7 +81,7 @@ def test_resolution_order_step_mapper_then_registry_then_global_mapper() -> None
     assert by_global is not None and (by_global.message, by_global.status_code) == ("global m", 422)
 
 
-def test_step_retry_policy_counts_retries_after_the_first_attempt() -> None:
+def test_step_retry_policy_counts_every_attempt_as_the_seed_does() -> None:
     options = StepRetryPolicy(
         max_retry_attempts=3,
         initial_retry_interval=timedelta(seconds=1),
@@ -89,7 +89,7 @@ def test_step_retry_policy_counts_retries_after_the_first_attempt() -> None:
         max_retry_interval=timedelta(seconds=30),
         max_duration=timedelta(minutes=5),
     ).to_run_options()
-    assert options.max_attempts == 4
+    assert options.max_attempts == 3  # restate-saga 0.1.0 passes it on as the SDK's max_attempts
     assert options.initial_retry_interval == timedelta(seconds=1)
     assert options.retry_interval_factor == 2.0
     assert options.max_retry_interval == timedelta(seconds=30)
@@ -101,6 +101,7 @@ def test_step_retry_policy_counts_retries_after_the_first_attempt() -> None:
     ("kwargs", "field"),
     [
         ({"max_retry_attempts": -1}, "max_retry_attempts"),
+        ({"max_duration": timedelta(seconds=1), "max_retry_duration": timedelta(seconds=2)}, "disagree"),
         ({"retry_interval_factor": 0.5}, "retry_interval_factor"),
         ({"initial_retry_interval": timedelta(seconds=-1)}, "initial_retry_interval"),
     ],
@@ -132,3 +133,34 @@ def test_workflow_options_map_onto_the_sdk_service() -> None:
     assert list(service.handlers) == ["run"]
     with pytest.raises(ValueError, match="max_attempts"):
         WorkflowRetryPolicy(max_attempts=0)
+
+
+def test_step_retry_policy_takes_the_seed_field_names_and_order() -> None:
+    seed_style = StepRetryPolicy(2, timedelta(seconds=9), timedelta(milliseconds=10), 3.0, timedelta(seconds=1))
+    assert seed_style.max_retry_duration == seed_style.max_duration == timedelta(seconds=9)
+    assert (seed_style.initial_retry_interval, seed_style.retry_interval_factor) == (timedelta(milliseconds=10), 3.0)
+    assert seed_style.max_retry_interval == timedelta(seconds=1)
+    options = seed_style.to_run_options()
+    assert (options.max_attempts, options.max_duration) == (2, timedelta(seconds=9))
+    assert StepRetryPolicy(max_duration=timedelta(seconds=4)).max_retry_duration == timedelta(seconds=4)
+    four = timedelta(seconds=4)
+    assert StepRetryPolicy(max_retry_duration=four) == StepRetryPolicy(max_duration=four)
+    assert WorkflowRetryPolicy(3, "kill").on_max_attempts == "kill"
+    assert StepRetryPolicy(max_retry_attempts=0).to_run_options().max_attempts == 0  # the SDK runs it once
+
+
+@pytest.mark.parametrize(("limit", "runs"), [(0, 1), (1, 1), (2, 2), (3, 3)])
+async def test_a_step_runs_at_most_max_retry_attempts_times(limit: int, runs: int) -> None:
+    from restate_saga import SagaContext, SagaStepOptions, StepFailedError, step
+    from restate_saga.testing import FakeContext
+
+    calls: list[int] = []
+
+    async def flaky(n: int) -> int:
+        calls.append(n)
+        raise RuntimeError("transient")
+
+    limited = step("Flaky", flaky, options=SagaStepOptions(retry=StepRetryPolicy(max_retry_attempts=limit)))
+    with pytest.raises(StepFailedError, match="'Flaky' failed"):
+        await limited(SagaContext(FakeContext().as_context()), 1)
+    assert len(calls) == runs
