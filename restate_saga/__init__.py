@@ -10,6 +10,7 @@ from types import FunctionType
 from typing import get_type_hints
 
 from ._cause import CauseKind, FailureCause
+from ._codec import journal_value_limit, set_journal_value_limit
 from ._context import PendingCompensation, PendingRemote, SagaContext
 from ._current import StepCall, current_step
 from ._decorators import create_saga_step, create_saga_step_strict, saga_step, saga_step_strict
@@ -20,12 +21,15 @@ from ._errors import (
     CompensationFailure,
     ContextMisuseError,
     InvalidInputError,
+    JournalValueMismatchError,
     PlanChangedError,
     RestateSagaError,
     SagaCompensatedError,
+    StepDataChangedError,
     StepDefinitionError,
     StepFailedError,
     StepTimeoutError,
+    ValueLimitError,
 )
 from ._interceptors import (
     CompensationAttempt,
@@ -110,6 +114,7 @@ __all__ = [
     "FallbackPlan",
     "FiniteCompensationRetryWarning",
     "InvalidInputError",
+    "JournalValueMismatchError",
     "MapPlan",
     "Mode",
     "NestedPlan",
@@ -142,6 +147,7 @@ __all__ = [
     "Step",
     "StepAttempt",
     "StepCall",
+    "StepDataChangedError",
     "StepDefinitionError",
     "StepDone",
     "StepFailed",
@@ -151,6 +157,7 @@ __all__ = [
     "StepRetryPolicy",
     "StepTimeoutError",
     "TimeoutPlan",
+    "ValueLimitError",
     "WorkflowRetryPolicy",
     "as_step",
     "clear_interceptors",
@@ -166,6 +173,7 @@ __all__ = [
     "current_step",
     "fingerprint",
     "hybrid_step",
+    "journal_value_limit",
     "nested",
     "parallel",
     "register_interceptors",
@@ -180,6 +188,7 @@ __all__ = [
     "saga_step_strict",
     "saga_workflow",
     "set_global_error_mapper",
+    "set_journal_value_limit",
     "step",
     "to_dot",
     "to_mermaid",

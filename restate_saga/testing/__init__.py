@@ -7,6 +7,7 @@ from ._faults import FaultInjector
 from ._identity import IdentityKeys, make_identity_keys
 from ._inject import InjectionOutcome, InjectionReport, check_compensations, keyed
 from ._live import check_compensations_live
+from ._proxy import FAULT_KINDS, Fault, FaultKind, FaultProxy, ProxyStats, random_faults
 from ._serve import AppProcess, AppThread
 from ._server import (
     RESTATE_SERVER_VERSION,
@@ -14,9 +15,11 @@ from ._server import (
     RestateServerNotFound,
     find_restate_server,
     free_port,
+    listen_ports,
 )
 
 __all__ = [
+    "FAULT_KINDS",
     "RESTATE_SERVER_VERSION",
     "AppProcess",
     "AppThread",
@@ -24,13 +27,17 @@ __all__ = [
     "ClusterNode",
     "FakeContext",
     "FakeEntry",
+    "Fault",
     "FaultInjector",
+    "FaultKind",
+    "FaultProxy",
     "IdentityKeys",
     "InjectionOutcome",
     "InjectionReport",
     "JournalEntry",
     "JournalMismatch",
     "NodeStatus",
+    "ProxyStats",
     "RestateCluster",
     "RestateServer",
     "RestateServerNotFound",
@@ -40,6 +47,8 @@ __all__ = [
     "find_restate_server",
     "free_port",
     "keyed",
+    "listen_ports",
     "make_identity_keys",
+    "random_faults",
     "register_deployment",
 ]
