@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._cause import CauseKind, FailureCause
+    from ._codec import journal_value_limit, set_journal_value_limit
     from ._context import PendingCompensation, PendingRemote, SagaContext
     from ._current import StepCall, current_step
     from ._decorators import create_saga_step, create_saga_step_strict, saga_step, saga_step_strict
@@ -24,14 +25,17 @@ if TYPE_CHECKING:
         CompensationFailure,
         ContextMisuseError,
         InvalidInputError,
+        JournalValueMismatchError,
         MissingExtraError,
         NoMainHandlerError,
         PlanChangedError,
         RestateSagaError,
         SagaCompensatedError,
+        StepDataChangedError,
         StepDefinitionError,
         StepFailedError,
         StepTimeoutError,
+        ValueLimitError,
     )
     from ._interceptors import (
         CompensationAttempt,
@@ -121,6 +125,7 @@ __all__ = [
     "FallbackPlan",
     "FiniteCompensationRetryWarning",
     "InvalidInputError",
+    "JournalValueMismatchError",
     "MapPlan",
     "MissingExtraError",
     "Mode",
@@ -155,6 +160,7 @@ __all__ = [
     "Step",
     "StepAttempt",
     "StepCall",
+    "StepDataChangedError",
     "StepDefinitionError",
     "StepDone",
     "StepFailed",
@@ -164,6 +170,7 @@ __all__ = [
     "StepRetryPolicy",
     "StepTimeoutError",
     "TimeoutPlan",
+    "ValueLimitError",
     "WorkflowRetryPolicy",
     "as_step",
     "clear_interceptors",
@@ -180,6 +187,7 @@ __all__ = [
     "fingerprint",
     "get_global_error_mapper",
     "hybrid_step",
+    "journal_value_limit",
     "nested",
     "parallel",
     "register_interceptors",
@@ -194,6 +202,7 @@ __all__ = [
     "saga_step_strict",
     "saga_workflow",
     "set_global_error_mapper",
+    "set_journal_value_limit",
     "step",
     "to_dot",
     "to_mermaid",
@@ -203,6 +212,7 @@ __all__ = [
 
 _HOMES: dict[str, tuple[str, ...]] = {
     "_cause": ("CauseKind", "FailureCause",),
+    "_codec": ("journal_value_limit", "set_journal_value_limit"),
     "_context": ("PendingCompensation", "PendingRemote", "SagaContext",),
     "_current": ("StepCall", "current_step",),
     "_decorators": ("create_saga_step", "create_saga_step_strict", "saga_step", "saga_step_strict",),
@@ -213,14 +223,17 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "CompensationFailure",
         "ContextMisuseError",
         "InvalidInputError",
+        "JournalValueMismatchError",
         "MissingExtraError",
         "NoMainHandlerError",
         "PlanChangedError",
         "RestateSagaError",
         "SagaCompensatedError",
+        "StepDataChangedError",
         "StepDefinitionError",
         "StepFailedError",
         "StepTimeoutError",
+        "ValueLimitError",
     ),
     "_interceptors": (
         "CompensationAttempt",

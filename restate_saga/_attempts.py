@@ -10,6 +10,7 @@ from restate import TerminalError
 
 from ._cause import FailureCause
 from ._chain import Chain
+from ._codec import Unreadable
 from ._current import StepCall, enter, leave
 from ._nodes import Leaf
 from ._registry import resolve_terminal_error
@@ -36,6 +37,8 @@ async def undo(leaf: Leaf, data: object, failed: bool, call: StepCall, cause: Fa
     """One attempt of the compensation; journals an empty value."""
     compensation = leaf.compensation
     assert compensation is not None
+    if isinstance(data, Unreadable):  # its data could not be read back from the journal
+        raise TerminalError(f"not run: {data.reason}")
     kwargs: dict[str, object] = {}
     if leaf.compensation_takes_failed:
         kwargs["failed"] = failed

@@ -12,10 +12,11 @@ from restate import TerminalError
 
 from ._attempts import attempt, intercepted_attempt
 from ._cause import is_cancellation
-from ._codec import adapter_for
+from ._chain import is_replaying
+from ._codec import adapter_for, check_size
 from ._context import PendingCompensation, PendingGroup, PendingRemote, SagaContext
 from ._current import StepCall
-from ._errors import SagaCompensatedError, StepFailedError, StepTimeoutError
+from ._errors import SagaCompensatedError, StepDataChangedError, StepFailedError, StepTimeoutError, ValueLimitError
 from ._futures import Deadline, settle, settle_within
 from ._interceptors import SagaInterceptor
 from ._nodes import Fallback, Handler, Leaf, MapNode, Mode, Nested, Node, Parallel, Remote, Then, Timeout
@@ -76,6 +77,12 @@ async def _finish_leaf(saga: SagaContext, started: _Started) -> object:
             saga.fill(started.slot, entry)
         elif entry is not None and result.failure is None:
             saga.push(entry)
+    if result.mismatch is not None:
+        mismatch = result.mismatch
+        if is_replaying(saga.ctx):  # later entries are journaled: wait for an upgrade (retryable)
+            raise StepDataChangedError(leaf.name, mismatch.what, mismatch.type_name, mismatch.problems)
+        saga.chain.step_failed(leaf.name, started.position, mismatch)
+        raise mismatch  # roll back; data that cannot be read was registered as `Unreadable`: recorded, not run
     if result.failure is not None:
         failure = StepFailedError(leaf.name, result.failure, result.status_code)
         saga.chain.step_failed(leaf.name, started.position, failure)
@@ -180,6 +187,10 @@ async def _run_remote(saga: SagaContext, node: Remote, value: object) -> object:
         payload = adapter_for(node.input_type).dump_json(value, warnings="error")
     except ValueError as error:
         raise StepFailedError(node.name, f"its input cannot be serialized: {error}") from error
+    try:
+        check_size(payload, "input")
+    except ValueLimitError as error:
+        raise StepFailedError(node.name, error.message) from error
     future = saga.ctx.generic_call(node.service, REMOTE_RUN, payload, key=key, idempotency_key=key)
     cancellation = await settle([future])
     try:

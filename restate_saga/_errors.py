@@ -66,6 +66,65 @@ class AttemptRejectedError(RestateSagaError, TerminalError):
         super().__init__(message, status_code)
 
 
+class JournalValueMismatchError(StepFailedError):
+    """A step's journaled value does not match the step's declared type, and nothing was journaled
+    after it: the step fails for good and the saga rolls back.
+
+    `what` is "output" or "compensation data", `problems` names each offending field. When the
+    journal holds more entries after the value (the usual case after a redeploy), a roll-back would
+    contradict the journal: `StepDataChangedError` is raised instead.
+    """
+
+    def __init__(self, step: str, what: str, type_name: str, problems: str) -> None:
+        super().__init__(
+            step,
+            f"its journaled {what} does not match the declared type {type_name}: {problems}. If a redeploy "
+            "changed this step's data model under in-flight invocations, give the step an upgrade from the "
+            "earlier shape (Step.with_upgrade), or serve the earlier version as its own deployment",
+        )
+        self.what = what
+        self.type_name = type_name
+        self.problems = problems
+
+
+class StepDataChangedError(RestateSagaError, RuntimeError):
+    """An in-flight invocation replays a journaled value that does not match its step's declared type
+    any more (a redeploy changed the model: a new required field, a changed type).
+
+    Deliberately not terminal, like `PlanChangedError`: the journal already holds what the saga did
+    after that step, so neither going on nor rolling back can agree with it. Restate retries the
+    invocation — replaying its journal, running no action again — and, under its default retry
+    policy, pauses it. Deploy an upgrade for the step (`Step.with_upgrade`) and the invocation goes
+    on at its next retry (or resume it: `PATCH /invocations/{id}/resume`), serve the earlier version,
+    or kill it.
+    """
+
+    def __init__(self, step: str, what: str, type_name: str, problems: str) -> None:
+        super().__init__(
+            f"step {step!r}: this invocation's journaled {what} does not match the declared type {type_name}: "
+            f"{problems}. The journal holds later entries, so the saga can neither go on nor roll back under "
+            "this deployment; no action runs again while it waits. Deploy an upgrade for the step "
+            "(Step.with_upgrade) and resume the invocation, serve the earlier version, or kill it"
+        )
+        self.step = step
+        self.what = what
+        self.type_name = type_name
+        self.problems = problems
+
+
+class ValueLimitError(RestateSagaError, TerminalError):
+    """A value too large (`kind` "bytes") or too deeply nested (`kind` "levels") to be journaled or sent.
+
+    Terminal, and raised before the value reaches restate-server, which would otherwise refuse the
+    message and retry the invocation — running the step's action again — until it is paused.
+    """
+
+    def __init__(self, message: str, limit: int, kind: str, status_code: int = 500) -> None:
+        super().__init__(message, status_code)
+        self.limit = limit
+        self.kind = kind
+
+
 class InvalidInputError(RestateSagaError, TerminalError):
     """An input did not validate against its declared type; always status 400."""
 

@@ -7,7 +7,8 @@ from typing import Any
 from pydantic_core import PydanticSerializationError
 from restate import TerminalError
 
-from ._codec import adapter_for
+from ._codec import adapter_for, check_size
+from ._errors import ValueLimitError
 from ._options import PASS_THROUGH
 from ._validation import input_validator, validate_json_input
 
@@ -26,6 +27,11 @@ def encode_output(target: str, tp: object, value: object) -> bytes:
     if value is None:
         return b""
     try:
-        return adapter_for(tp).dump_json(value, warnings="error")
+        encoded = adapter_for(tp).dump_json(value, warnings="error")
     except (PydanticSerializationError, ValueError, TypeError) as error:
         raise TerminalError(f"{target}: the result cannot be serialized: {error}") from error
+    try:
+        check_size(encoded, "result")
+    except ValueLimitError as error:
+        raise ValueLimitError(f"{target}: {error.message}", error.limit, error.kind) from None
+    return encoded

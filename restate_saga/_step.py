@@ -5,11 +5,12 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, Never, cast, final, overload
 
 import restate
+from pydantic import JsonValue
 from pydantic.errors import PydanticSchemaGenerationError
 from typing_extensions import TypeIs, TypeVar
 
@@ -119,6 +120,38 @@ class Step(Generic[I, O, C]):
                 "not to a composed pipeline (give each of its steps its own deadline)"
             )
         return Step(self.name, Timeout(node, seconds))
+
+    def with_upgrade(
+        self: Step[I2, O2, C2],
+        output: Callable[[JsonValue], O2] | None = None,
+        /,
+        *,
+        compensation_data: Callable[[JsonValue], C2] | None = None,
+    ) -> Step[I2, O2, C2]:
+        """This step, able to read journal values written by an earlier version of it.
+
+        When a journaled output does not validate against the step's current output type (a
+        redeploy changed its model while invocations were in flight: a new required field, a changed
+        type), `output(old)` receives the old value as plain JSON data and returns the current type
+        (then validated); `compensation_data` does the same for compensation data journaled apart
+        from the output (it defaults to `output` when both types are the same). Values that validate
+        as they are never reach an upgrade. An upgrade runs during replays: keep it pure and
+        deterministic. Without one, such a value fails the step with `JournalValueMismatchError`.
+        """
+        if output is None and compensation_data is None:
+            raise StepDefinitionError(f"step {self.name!r}: with_upgrade needs an output or compensation_data upgrade")
+        node = self.node
+        match node:
+            case Leaf():
+                return Step(self.name, replace(node, codec=node.codec.with_upgrades(output, compensation_data)))
+            case Timeout(body=Leaf() as leaf):
+                upgraded = replace(leaf, codec=leaf.codec.with_upgrades(output, compensation_data))
+                return Step(self.name, Timeout(upgraded, node.seconds))
+            case _:
+                raise StepDefinitionError(
+                    f"step {self.name!r}: with_upgrade applies to a single step (whose values are journaled), "
+                    "not to a composed pipeline or group; upgrade each step that needs it"
+                )
 
     @property
     def plan(self) -> Plan:

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ._codec import adapter_for
+from ._codec import MAX_NESTING, adapter_for
 from ._errors import InvalidInputError
 
 
@@ -43,14 +43,19 @@ def validate_json_input(target: str, validator: TypeAdapter[Any], raw: bytes) ->
     try:
         return validator.validate_json(raw)
     except ValidationError as error:
-        if any(item["type"] == "json_invalid" for item in error.errors()):
-            raise InvalidInputError(target, f"malformed JSON: {_json_problem(raw)}") from None
+        invalid = [item for item in error.errors(include_url=False) if item["type"] == "json_invalid"]
+        if invalid:
+            raise InvalidInputError(target, f"malformed JSON: {_json_problem(raw, invalid[0]['msg'])}") from None
         raise InvalidInputError(target, describe_validation_error(error)) from None
 
 
-def _json_problem(raw: bytes) -> str:
+def _json_problem(raw: bytes, pydantic_message: str) -> str:
+    if "recursion limit" in pydantic_message:  # json.loads would recurse too (and might not stop)
+        return f"nested more than {MAX_NESTING} levels deep (arrays and objects)"
     try:
         json.loads(raw)
+    except RecursionError:
+        return f"nested more than {MAX_NESTING} levels deep (arrays and objects)"
     except ValueError as error:
         return str(error)
-    return "not a JSON document"
+    return pydantic_message.removeprefix("Invalid JSON: ")

@@ -29,6 +29,7 @@ from ._install import (
     find_restate_server,
     install_server,
 )
+from ._proxy import FAULT_KINDS, Fault, FaultKind, FaultProxy, ProxyStats, random_faults
 
 if TYPE_CHECKING:
     from ._bed import CallResult, JournalEntry, RestateTestBed, register_deployment
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from ._live import check_compensations_live
     from ._pool import BedPool
     from ._serve import AppProcess, AppThread
-    from ._server import RestateServer, free_port
+    from ._server import RestateServer, free_port, listen_ports
 
 _LAZY = {
     "CallResult": "._bed",
@@ -52,6 +53,7 @@ _LAZY = {
     "AppThread": "._serve",
     "RestateServer": "._server",
     "free_port": "._server",
+    "listen_ports": "._server",
 }
 """Public names that need the `testing` extra, and the module each one lives in."""
 
@@ -76,6 +78,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "FAULT_KINDS",
     "RESTATE_SERVER_VERSION",
     "AppProcess",
     "AppThread",
@@ -85,7 +88,10 @@ __all__ = [
     "FakeContext",
     "FakeContextFactory",
     "FakeEntry",
+    "Fault",
     "FaultInjector",
+    "FaultKind",
+    "FaultProxy",
     "IdentityKeys",
     "InjectionOutcome",
     "InjectionReport",
@@ -93,6 +99,7 @@ __all__ = [
     "JournalEntry",
     "JournalMismatch",
     "NodeStatus",
+    "ProxyStats",
     "RestateCluster",
     "RestateServer",
     "RestateServerNotFound",
@@ -105,6 +112,8 @@ __all__ = [
     "free_port",
     "install_server",
     "keyed",
+    "listen_ports",
     "make_identity_keys",
+    "random_faults",
     "register_deployment",
 ]

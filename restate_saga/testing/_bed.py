@@ -12,7 +12,7 @@ from typing import Any, Self, cast
 import httpx
 
 from ._serve import AppThread
-from ._server import RestateServer
+from ._server import RestateServer, query_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,18 +54,54 @@ class JournalEntry:
     raw_length: int | None
 
 
-def register_deployment(admin_url: str, uri: str, timeout: float = 30.0) -> dict[str, Any]:
-    """Register (or re-register) a deployment with the admin API; returns its description."""
+def register_deployment(
+    admin_url: str, uri: str, timeout: float = 30.0, ingress_url: str | None = None
+) -> dict[str, Any]:
+    """Register (or re-register) a deployment with the admin API; returns its description.
+
+    With `ingress_url`, also wait until that ingress routes calls to every service of the deployment
+    (until then it answers 404 "service not found").
+    """
     deadline = time.monotonic() + timeout
     last = ""
     with httpx.Client(timeout=10.0) as client:
         while time.monotonic() < deadline:
-            answer = client.post(f"{admin_url}/deployments", json={"uri": uri, "force": True})
-            if answer.status_code in (200, 201):
-                return cast(dict[str, Any], answer.json())
-            last = f"{answer.status_code} {answer.text}"
+            try:
+                answer = client.post(f"{admin_url}/deployments", json={"uri": uri, "force": True})
+            except httpx.TransportError as error:  # the admin API is (re)starting
+                last = repr(error)
+            else:
+                if answer.status_code in (200, 201):
+                    deployment = cast(dict[str, Any], answer.json())
+                    if ingress_url is not None:
+                        names = [str(s["name"]) for s in cast(list[dict[str, Any]], deployment.get("services", []))]
+                        wait_for_services(client, ingress_url, names, deadline)
+                    return deployment
+                last = f"{answer.status_code} {answer.text}"
             time.sleep(0.2)
     raise RuntimeError(f"could not register {uri}: {last}")
+
+
+def wait_for_services(client: httpx.Client, ingress_url: str, services: list[str], deadline: float) -> None:
+    """Wait until an ingress knows `services` (its health answer lists the services it routes)."""
+    while True:
+        missing = [name for name in services if name not in ingress_services(client, ingress_url)]
+        if not missing:
+            return
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"the ingress {ingress_url} does not know {missing}")
+        time.sleep(0.05)
+
+
+def ingress_services(client: httpx.Client, ingress_url: str) -> list[str]:
+    """The services an ingress routes calls to right now (empty while it does not answer)."""
+    try:
+        answer = client.get(f"{ingress_url}/restate/health")
+        if answer.status_code == 200:
+            return [str(name) for name in cast(dict[str, Any], answer.json()).get("services", [])]
+    except (httpx.TransportError, ValueError):
+        pass
+    return []
 
 
 @dataclass
@@ -106,7 +142,7 @@ class RestateTestBed:
         started = False
         try:
             self.served.start()
-            register_deployment(self.server.admin_url, self.served.url)
+            register_deployment(self.server.admin_url, self.served.url, ingress_url=self.server.ingress_url)
             started = True
         finally:
             if not started:  # leave nothing running behind a failed start
@@ -187,13 +223,14 @@ class RestateTestBed:
 
     # -- the admin SQL API -------------------------------------------------------------------
 
-    def sql(self, query: str) -> list[dict[str, Any]]:
-        """Rows of an admin SQL query."""
-        answer = self.client.post(
-            f"{self.server.admin_url}/query", json={"query": query}, headers={"accept": "application/json"}
-        )
-        answer.raise_for_status()
-        return cast(list[dict[str, Any]], answer.json()["rows"])
+    def sql(self, query: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Rows of an admin SQL query.
+
+        Retried until `timeout` while the server cannot answer yet (a connection error, or a 5xx such
+        as the 500 "expecting a partition store" of a server that has just restarted); a refused
+        query (4xx) raises `RestateQueryError` at once.
+        """
+        return query_rows(self.client, self.server.admin_url, query, timeout)
 
     def journal(self, invocation_id: str) -> list[JournalEntry]:
         """The journal of one invocation, in order."""
@@ -213,6 +250,20 @@ class RestateTestBed:
             "SELECT index, entry_type, name, raw_length, entry_json, appended_at FROM sys_journal "
             f"WHERE id = '{invocation_id}' ORDER BY index"
         )
+
+    def wait_for_entry(
+        self, invocation_id: str, entry_type: str, name: str | None = None, timeout: float = 30.0
+    ) -> JournalEntry:
+        """Wait until the invocation's journal holds an entry of `entry_type` (e.g. "Command: Sleep":
+        it now waits on a durable timer; "Command: GetPromise": on a durable promise), and `name`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for entry in self.journal(invocation_id):
+                if entry.entry_type == entry_type and (name is None or entry.name == name):
+                    return entry
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no {entry_type!r} entry in the journal of {invocation_id} within {timeout}s")
+            time.sleep(0.02)
 
     def run_entries(self, invocation_id: str) -> list[str]:
         """The names of the invocation's `ctx.run` entries, in journal order."""

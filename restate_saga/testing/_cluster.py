@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,14 +26,12 @@ import httpx
 
 from ._bed import RestateTestBed, register_deployment
 from ._install import find_restate_server
-from ._server import RestateServer, free_port
+from ._server import PARTITION_PROBE, RestateServer, listen_ports, query_once
 
 _ROLES = ("http-ingress", "admin", "worker", "log-server", "metadata-server")
 _METADATA_LEADER = "restate_metadata_server_replicated_leader_id"
 _PARTITION_LEADERS = "restate_num_active_partition_leaders"
 _ACTIVE_PARTITIONS = "restate_num_active_partitions"
-# touches every partition: it fails while some partition has no reachable processor
-_PARTITION_PROBE = "SELECT count(*) AS n FROM sys_invocation_status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,48 +77,6 @@ class NodeStatus:
     """How many partitions this node leads."""
     partitions: int
     """How many partition processors (leaders and followers) run on this node."""
-
-
-def _outgoing_port_range() -> tuple[int, int]:
-    """The kernel's range of ports for outgoing connections (Linux; the usual default elsewhere)."""
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _listen_ports(count: int) -> list[int]:
-    """`count` distinct ports free on 127.0.0.1, below the range the kernel gives outgoing connections.
-
-    `free_port()` picks from that range, where a port can be taken by some outgoing connection
-    (the nodes open many) before a node binds it, or while a killed node is down and must get its
-    ports back on restart. Falls back to `free_port()` when there is no room below the range.
-    """
-    low, _ = _outgoing_port_range()
-    chosen: list[int] = []
-    if low > 12000:
-        pick = random.SystemRandom()
-        for _ in range(50 * count):
-            port = pick.randrange(10000, low)
-            if port not in chosen and _is_free(port):
-                chosen.append(port)
-                if len(chosen) == count:
-                    break
-    while len(chosen) < count:
-        port = free_port()
-        if port not in chosen:
-            chosen.append(port)
-    return chosen
 
 
 def _toml_string(value: str) -> str:
@@ -219,7 +173,7 @@ class RestateCluster:
         self._binary = self.binary or find_restate_server()
         self._root = tempfile.TemporaryDirectory(prefix="restate-saga-cluster-")
         root = Path(self._root.name)
-        free = _listen_ports(3 * self.size)
+        free = listen_ports(3 * self.size)
         ports = [(free[3 * i], free[3 * i + 1], free[3 * i + 2]) for i in range(self.size)]
         self._nodes = tuple(
             ClusterNode(
@@ -439,16 +393,9 @@ class RestateCluster:
         if led != self.partitions:
             return f"{led} partition leaders for {self.partitions} partitions"
         for node in running:
-            try:
-                answer = client.post(
-                    f"{node.admin_url}/query",
-                    json={"query": _PARTITION_PROBE},
-                    headers={"accept": "application/json"},
-                )
-            except httpx.HTTPError as error:
-                return f"{node.name} query: {error!r}"
-            if answer.status_code != 200:
-                return f"{node.name} query: {answer.status_code} {answer.text[:200]}"
+            rows = query_once(client, node.admin_url, PARTITION_PROBE)
+            if isinstance(rows, str):
+                return f"{node.name} query: {rows}"
         return self._unknown_service(client)
 
     # -- apps and queries ----------------------------------------------------------------------------
@@ -505,18 +452,10 @@ class RestateCluster:
                 for node in self.running():
                     if nodes is not None and node.index not in nodes:
                         continue
-                    try:
-                        answer = client.post(
-                            f"{node.admin_url}/query",
-                            json={"query": query},
-                            headers={"accept": "application/json"},
-                        )
-                    except httpx.HTTPError as error:
-                        last = f"{node.name}: {error!r}"
-                        continue
-                    if answer.status_code == 200:
-                        return cast(list[dict[str, Any]], answer.json()["rows"])
-                    last = f"{node.name}: {answer.status_code} {answer.text[:300]}"
+                    rows = query_once(client, node.admin_url, query)
+                    if not isinstance(rows, str):
+                        return rows
+                    last = f"{node.name}: {rows}"
                 if time.monotonic() >= deadline:
                     raise RuntimeError(f"query failed for {timeout}s: {last}")
                 time.sleep(0.2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +18,36 @@ from typing import Any, Self
 import httpx
 
 from ._server import free_port
+
+
+def _listening_socket(port: int, timeout: float) -> socket.socket:
+    """A socket listening on 127.0.0.1:`port` (0: a port the kernel picks), bound at once so that no
+    other process can take the port between choosing and serving it. An explicit port still held
+    by a process that has just died is retried until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+            continue
+        sock.listen(1024)
+        return sock
+
+
+def _fresh_listening_socket() -> socket.socket:
+    """A socket listening on a new port below the kernel's range for outgoing connections."""
+    for _ in range(20):
+        try:
+            return _listening_socket(free_port(), 0)
+        except OSError:  # taken in the meantime: pick another
+            continue
+    return _listening_socket(0, 0)
 
 
 def _wait_listening(port: int, timeout: float, alive: Any = None) -> None:
@@ -57,9 +88,11 @@ class AppThread:
         from hypercorn.asyncio import serve
         from hypercorn.config import Config
 
-        self.port = self.port or free_port()
+        sock = _listening_socket(self.port, 10)
+        self.port = int(sock.getsockname()[1])
         config = Config()
-        config.bind = [f"127.0.0.1:{self.port}"]
+        config.bind = [f"fd://{os.dup(sock.fileno())}"]  # hypercorn owns the duplicate; the port stays bound
+        sock.close()
         config.accesslog = None
         config.errorlog = None
         config.loglevel = "WARNING"
@@ -130,21 +163,32 @@ class AppProcess:
         return None if self._process is None else self._process.pid
 
     def start(self) -> Self:
-        """Start (or restart) the process on the same port and wait until it listens."""
-        self.port = self.port or free_port()
+        """Start (or restart) the process on the same port and wait until it listens.
+
+        The first start picks a port below the kernel's range for outgoing connections (see
+        `free_port`), so that no outgoing connection takes it while the process is down between a
+        `kill()` and a restart. This process binds the port and hands the listening socket to the
+        child, so that no other process can take it in between either.
+        """
+        sock = _listening_socket(self.port, 15) if self.port else _fresh_listening_socket()
+        self.port = int(sock.getsockname()[1])
         python = str(self.python) if self.python else sys.executable
-        command = [python, "-m", "hypercorn", self.target, "--bind", f"127.0.0.1:{self.port}"]
+        command = [python, "-m", "hypercorn", self.target, "--bind", f"fd://{sock.fileno()}"]
         inherited = dict(os.environ)
         if self.python:  # another interpreter must not import this one's packages
             inherited.pop("PYTHONPATH", None)
             inherited.pop("VIRTUAL_ENV", None)
-        self._process = subprocess.Popen(
-            [*command, "--log-level", self.log_level],
-            env={**inherited, **self.env},
-            cwd=self.cwd,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        try:
+            self._process = subprocess.Popen(
+                [*command, "--log-level", self.log_level],
+                env={**inherited, **self.env},
+                cwd=self.cwd,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                pass_fds=(sock.fileno(),),
+            )
+        finally:
+            sock.close()  # the child holds the listening socket now: killing it frees the port
         process = self._process
         _wait_listening(self.port, 30, alive=lambda: process.poll() is None)
         return self

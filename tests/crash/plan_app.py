@@ -20,7 +20,8 @@ async def undo(value: str) -> None:
 
 
 async def wait(saga: SagaContext, value: str) -> str:
-    await saga.ctx.sleep(timedelta(seconds=2))
+    # "in flight" waits for longer than the test runs: the test resumes it explicitly after the redeploy
+    await saga.ctx.sleep(timedelta(seconds=600 if value == "in flight" else 0.05))
     return value
 
 

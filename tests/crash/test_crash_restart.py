@@ -57,9 +57,9 @@ def test_sagas_survive_random_sigkills(tmp_path: Path) -> None:
             for kill in range(KILLS):
                 # kill while sagas are running: once the ledger shows a new batch of executions
                 _wait_for_attempts(ledger_path, 20 * (kill + 1))
-                time.sleep(rng.uniform(0.0, 0.1))
+                time.sleep(rng.uniform(0.0, 0.1))  # the scenario: the crash lands at a random moment
                 app.kill()
-                time.sleep(rng.uniform(0.05, 0.3))
+                time.sleep(rng.uniform(0.05, 0.3))  # and the service stays down a random while
                 app.start()
             results = {saga: bed.attach(invocation) for saga, invocation in invocations.items()}
             journals = {saga: bed.journal_rows(invocation) for saga, invocation in invocations.items()}

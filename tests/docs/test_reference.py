@@ -39,6 +39,7 @@ PAGES = {
     "restate_saga._current": "runtime.md",
     "restate_saga._cause": "runtime.md",
     "restate_saga._options": "options.md",
+    "restate_saga._codec": "options.md",
     "restate_saga._errors": "errors.md",
     "restate_saga._registry": "errors.md",
     "restate_saga._plans": "plans.md",

@@ -19,7 +19,7 @@ from restate_saga import (
     remote_step,
     step,
 )
-from tests.ledger import record
+from tests.ledger import held, record, started, until
 
 Data = dict[str, Any]
 
@@ -30,6 +30,8 @@ def branch(name: str, *, hybrid: bool = False) -> Any:
     async def action(data: Data) -> Data:
         record(data["run"], f"{name} start")
         await asyncio.sleep(float(data.get("delay", {}).get(name, 0)))
+        if name in data.get("hold", []):  # until the test releases it (e.g. once its deadline fired)
+            await held(data["run"], name)
         if name in data.get("fail", []):
             record(data["run"], f"{name} failed")
             raise TerminalError(f"{name} refused", 409)
@@ -39,7 +41,9 @@ def branch(name: str, *, hybrid: bool = False) -> Any:
     async def undo(data: Data, failed: bool = False, cause: FailureCause | None = None) -> None:
         assert cause is not None
         record(data["run"], f"undo {name} start failed={failed} cause={cause.kind}:{cause.failed_step}")
-        await asyncio.sleep(float(data.get("undo_delay", 0)))
+        barrier = int(data.get("undo_barrier", 0))
+        if barrier:  # wait until this many undos have started: only concurrent undos get here
+            await until(lambda: started(data["run"], "undo ") >= barrier, f"{barrier} undos started")
         record(data["run"], f"undo {name} done")
 
     return (hybrid_step if hybrid else step)(name, action, undo)
@@ -95,6 +99,9 @@ TimeoutSaga = create_saga_workflow(
     "TimeoutSaga",
     branch("Start").then(branch("Slow", hybrid=True).with_timeout(timedelta(milliseconds=300))).then(branch("End")),
 )
+RelaxedTimeoutSaga = create_saga_workflow(
+    "RelaxedTimeoutSaga", branch("Start").then(branch("Fast").with_timeout(timedelta(seconds=30))).then(branch("End"))
+)
 GroupTimeout = create_saga_workflow(
     "GroupTimeout",
     branch("Start").then(parallel(branch("A"), branch("B")).with_timeout(timedelta(milliseconds=300))),
@@ -125,6 +132,7 @@ services: list[Any] = [
     Throttled,
     Fallback,
     TimeoutSaga,
+    RelaxedTimeoutSaga,
     GroupTimeout,
     CancelCause,
     PaymentSaga,

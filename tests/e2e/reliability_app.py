@@ -18,7 +18,7 @@ from restate_saga import (
     hybrid_step,
     step,
 )
-from tests.ledger import record
+from tests.ledger import held, record, started, until
 
 Data = dict[str, Any]
 
@@ -34,7 +34,7 @@ async def undo_first(data: Data) -> None:
 
 async def slow(data: Data) -> Data:
     record(data["run"], "B start")
-    await asyncio.sleep(float(data.get("slow", 1.5)))
+    await held(data["run"], "B")  # until the test has cancelled the invocation
     record(data["run"], "B done")
     return {**data, "b": "booked"}
 
@@ -80,7 +80,9 @@ def named(name: str) -> Any:
         record(data["run"], f"undo {name} start")
         if name in data.get("broken", []):
             raise TerminalError(f"{name} cannot be undone")
-        await asyncio.sleep(float(data.get("undo_delay", 0)))
+        barrier = int(data.get("undo_barrier", 0))
+        if barrier:  # wait until this many undos have started: only concurrent undos get here
+            await until(lambda: started(data["run"], "undo ") >= barrier, f"{barrier} undos started")
         record(data["run"], f"undo {name} done")
 
     return step(name, action, undo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from restate_saga.testing import RestateTestBed
-from tests.ledger import events, new_run
+from tests.ledger import events, new_run, release
 
 
 def test_parallel_group_returns_a_tuple_with_one_entry_per_branch(bed: RestateTestBed) -> None:
@@ -40,7 +40,7 @@ def test_failed_branch_waits_for_siblings_then_compensates_exactly_the_ones_that
 
 def test_group_compensation_can_run_concurrently(bed: RestateTestBed) -> None:
     run = new_run()
-    result = bed.call("ParallelUndo", "run", {"run": run, "fail": ["Last"], "undo_delay": 0.3})
+    result = bed.call("ParallelUndo", "run", {"run": run, "fail": ["Last"], "undo_barrier": 3})
     assert "step 'Last' failed" in result.message
     seen = events(run)
     undos = seen[seen.index("Last failed") + 1 :]
@@ -94,7 +94,10 @@ def test_after_a_fallback_a_later_failure_undoes_the_alternative_not_the_first_b
 
 def test_a_step_past_its_deadline_fails_with_408_and_compensates_after_it_settled(bed: RestateTestBed) -> None:
     run = new_run()
-    result = bed.call("TimeoutSaga", "run", {"run": run, "delay": {"Slow": 1.0}})
+    invocation = bed.send("TimeoutSaga", "run", {"run": run, "hold": ["Slow"]})
+    bed.wait_for_entry(invocation, "Notification: Sleep")  # the deadline fired while Slow runs
+    release(run, "Slow")
+    result = bed.attach(invocation)
     assert result.status_code == 408
     assert "step 'Slow' failed: timed out after 0.3s" in result.message
     assert events(run) == [
@@ -111,14 +114,17 @@ def test_a_step_past_its_deadline_fails_with_408_and_compensates_after_it_settle
 
 def test_a_fast_step_is_not_affected_by_its_deadline(bed: RestateTestBed) -> None:
     run = new_run()
-    result = bed.call("TimeoutSaga", "run", {"run": run})
+    result = bed.call("RelaxedTimeoutSaga", "run", {"run": run})
     assert result.status_code == 200, result.body
     assert result.json()["last"] == "End"
 
 
 def test_a_parallel_group_past_its_deadline_compensates_every_branch(bed: RestateTestBed) -> None:
     run = new_run()
-    result = bed.call("GroupTimeout", "run", {"run": run, "delay": {"B": 1.0}})
+    invocation = bed.send("GroupTimeout", "run", {"run": run, "hold": ["B"]})
+    bed.wait_for_entry(invocation, "Notification: Sleep")  # the group's deadline fired while B runs
+    release(run, "B")
+    result = bed.attach(invocation)
     assert result.status_code == 408
     undos = [e for e in events(run) if e.startswith("undo") and " start " in e]
     assert undos == [
@@ -135,7 +141,7 @@ def test_compensation_sees_a_cancellation_as_its_cause(bed: RestateTestBed) -> N
     while "waiting" not in events(run):
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    time.sleep(0.2)
+    bed.wait_for_entry(invocation, "Command: Sleep")  # now waiting on its 60 s timer
     bed.cancel(invocation)
     assert bed.attach(invocation).status_code == 409
     assert "undo Start start failed=False cause=cancelled:None" in events(run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from restate_saga.testing import RestateTestBed
-from tests.ledger import events, new_run
+from tests.ledger import events, new_run, release
 
 
 def wait_for(run: str, event: str, timeout: float = 20.0) -> None:
@@ -17,9 +17,10 @@ def wait_for(run: str, event: str, timeout: float = 20.0) -> None:
 
 def test_cancel_during_a_slow_hybrid_action_lets_it_settle_before_any_undo(bed: RestateTestBed) -> None:
     run = new_run()
-    invocation = bed.send("SlowSaga", "run", {"run": run, "slow": 1.5})
+    invocation = bed.send("SlowSaga", "run", {"run": run})
     wait_for(run, "B start")
     bed.cancel(invocation)
+    release(run, "B")  # B finishes only now, after the cancellation was requested
     result = bed.attach(invocation)
     assert result.status_code == 409
     assert "cancelled" in result.message
@@ -39,7 +40,7 @@ def test_cancel_during_a_durable_wait_compensates_and_ends_as_cancelled(bed: Res
     run = new_run()
     invocation = bed.send("WaitSaga", "run", {"run": run})
     wait_for(run, "sleeping")
-    time.sleep(0.2)  # let the invocation suspend on its 60 s timer
+    bed.wait_for_entry(invocation, "Command: Sleep")  # it now waits on its 60 s timer
     bed.cancel(invocation)
     result = bed.attach(invocation)
     assert result.status_code == 409
@@ -76,7 +77,7 @@ def test_stop_policy_ends_the_rollback_at_the_first_failed_compensation(bed: Res
 
 def test_parallel_policy_starts_every_compensation_before_waiting(bed: RestateTestBed) -> None:
     run = new_run()
-    result = bed.call("ParallelPolicy", "run", {"run": run, "undo_delay": 0.3})
+    result = bed.call("ParallelPolicy", "run", {"run": run, "undo_barrier": 3})
     assert "step 'Boom' failed: boom" in result.message
     seen = events(run)[4:]
     assert sorted(seen) == sorted(f"undo P{i} {what}" for i in (1, 2, 3) for what in ("start", "done"))

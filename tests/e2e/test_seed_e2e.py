@@ -241,7 +241,7 @@ def test_cancelling_a_workflow_waiting_on_a_durable_promise_compensates(bed: Res
     while "CreateOrder" not in events(run):
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    time.sleep(0.2)  # now waiting on the "approval" promise
+    bed.wait_for_entry(invocation, "Command: GetPromise")  # now waiting on the "approval" promise
     bed.cancel(invocation)
     result = bed.attach(invocation)
     assert result.status_code == 409
