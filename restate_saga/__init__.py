@@ -14,7 +14,17 @@ from ._context import PendingCompensation, PendingRemote, SagaContext
 from ._current import StepCall, current_step
 from ._decorators import create_saga_step, create_saga_step_strict, saga_step, saga_step_strict
 from ._diagrams import to_dot, to_mermaid
+from ._display import decrypt_for_display
+from ._encryption import (
+    DecryptionError,
+    EncryptionCodec,
+    EncryptionUnavailableError,
+    JournalUnreadableError,
+    MissingKeyError,
+    ReplayBlockedError,
+)
 from ._engine import run_saga
+from ._envelope import Binding, EncryptionSetupError
 from ._errors import (
     AttemptRejectedError,
     CompensationFailure,
@@ -54,6 +64,7 @@ from ._keyed import (
     create_saga_restate_workflow,
     create_saga_virtual_object,
 )
+from ._keyring import KEYRING_ENV, KEYRING_FILE_ENV, Keyring, KeyringError, load_keyring
 from ._nested import create_saga_module, run_nested_saga
 from ._nodes import Mode
 from ._options import (
@@ -66,6 +77,7 @@ from ._options import (
     WorkflowRetryPolicy,
 )
 from ._parallel import parallel
+from ._payload_checks import PAYLOAD_CHECKS_OFF, PayloadChecksOff
 from ._pivot import Compensatable, Retriable, compensatable
 from ._plans import (
     CodePlan,
@@ -89,11 +101,16 @@ from ._registry import (
 )
 from ._remote import RemoteSaga, RemoteSagaRef, create_remote_saga, remote_saga_ref, remote_step
 from ._response import StepResponse
+from ._secrets import Secret
 from ._service import SagaHandler, SagaWorkflowService, create_saga_workflow, saga_workflow
 from ._step import Step, as_step, hybrid_step, nested, step
 
 __all__ = [
+    "KEYRING_ENV",
+    "KEYRING_FILE_ENV",
+    "PAYLOAD_CHECKS_OFF",
     "AttemptRejectedError",
+    "Binding",
     "CauseKind",
     "CodePlan",
     "Compensatable",
@@ -103,6 +120,10 @@ __all__ = [
     "CompensationFailure",
     "CompensationPolicy",
     "ContextMisuseError",
+    "DecryptionError",
+    "EncryptionCodec",
+    "EncryptionSetupError",
+    "EncryptionUnavailableError",
     "ErrorMapper",
     "EscalationParked",
     "EscalationResumed",
@@ -110,10 +131,15 @@ __all__ = [
     "FallbackPlan",
     "FiniteCompensationRetryWarning",
     "InvalidInputError",
+    "JournalUnreadableError",
+    "Keyring",
+    "KeyringError",
     "MapPlan",
+    "MissingKeyError",
     "Mode",
     "NestedPlan",
     "ParallelPlan",
+    "PayloadChecksOff",
     "PendingCompensation",
     "PendingRemote",
     "Plan",
@@ -122,6 +148,7 @@ __all__ = [
     "RemotePlan",
     "RemoteSaga",
     "RemoteSagaRef",
+    "ReplayBlockedError",
     "RestateSagaError",
     "Retriable",
     "RollbackStarted",
@@ -138,6 +165,7 @@ __all__ = [
     "SagaVirtualObject",
     "SagaWorkflowOptions",
     "SagaWorkflowService",
+    "Secret",
     "SequencePlan",
     "Step",
     "StepAttempt",
@@ -164,8 +192,10 @@ __all__ = [
     "create_saga_virtual_object",
     "create_saga_workflow",
     "current_step",
+    "decrypt_for_display",
     "fingerprint",
     "hybrid_step",
+    "load_keyring",
     "nested",
     "parallel",
     "register_interceptors",

@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 from restate import TerminalError
 
+from ._envelope import refuse_without_codec
 from ._errors import StepFailedError
 from ._response import StepResponse
 
@@ -122,6 +123,7 @@ class StepCodec:
             message, status, data = self._adapter("failure").validate_json(body)
             return Decoded(None, data, data is not None, message, status)
         except ValidationError as error:
+            refuse_without_codec(raw, f"the journal value of step {self.step!r}")
             raise StepFailedError(
                 self.step, f"its journaled result does not match the declared types: {error}"
             ) from error

@@ -9,6 +9,7 @@ from typing import Any, cast
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._codec import adapter_for
+from ._envelope import envelope_key_id
 from ._errors import InvalidInputError
 
 
@@ -44,7 +45,14 @@ def validate_json_input(target: str, validator: TypeAdapter[Any], raw: bytes) ->
         return validator.validate_json(raw)
     except ValidationError as error:
         if any(item["type"] == "json_invalid" for item in error.errors()):
-            raise InvalidInputError(target, f"malformed JSON: {_json_problem(raw)}") from None
+            problem = f"malformed JSON: {_json_problem(raw)}"
+            key_id = envelope_key_id(raw)
+            if key_id is not None:
+                problem += (
+                    f"; it is a restate_saga encrypted value (key {key_id!r}), but this handler does not decrypt "
+                    "its input (EncryptionCodec(encrypt_io=True))"
+                )
+            raise InvalidInputError(target, problem) from None
         raise InvalidInputError(target, describe_validation_error(error)) from None
 
 
