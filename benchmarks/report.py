@@ -31,6 +31,9 @@ P50_VS_HAND = 1.05
 OVERHEAD_US = 20.0
 LINEAR_SLACK = 1.30
 IMPORT_MS = 10.0
+# Targets of issue 17 (encrypted journals).
+ENCRYPTION_BYTES = 40
+ENCRYPTION_ROUNDTRIP_US = 20.0
 
 
 def _metrics(impl: dict[str, Any]) -> dict[str, float | None]:
@@ -205,6 +208,30 @@ def evaluate_targets(data: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{lin['then_scaling_sizes'][1]} steps)",
             )
         )
+    encryption = data.get("encryption") or {}
+    if encryption:
+        sizes, roundtrip, run = encryption["bytes"], encryption["roundtrip_1kb"], encryption["run"]
+        targets.append(
+            _target(
+                "journal bytes an encrypted value adds (full form)",
+                f"<= {ENCRYPTION_BYTES} bytes",
+                f"{sizes['full_overhead_bytes_max']} bytes (worst of {sizes['steps']} steps)",
+                sizes["full_overhead_bytes_max"] <= ENCRYPTION_BYTES,
+                f"key id {encryption['key_id']!r}; per step plain {sizes['plain_bytes_per_step']:.0f} B, "
+                f"full {sizes['full_bytes_per_step']:.0f} B, selective {sizes['selective_bytes_per_step']:.0f} B",
+            )
+        )
+        targets.append(
+            _target(
+                "encrypt + decrypt one 1 KB journal value",
+                f"<= {ENCRYPTION_ROUNDTRIP_US:.0f} us",
+                f"{roundtrip['full']['min_us']:.2f} us (fastest batch; median {roundtrip['full']['median_us']:.2f})",
+                roundtrip["full"]["min_us"] <= ENCRYPTION_ROUNDTRIP_US,
+                f"selective (one 1 KB secret) {roundtrip['selective']['min_us']:.2f} us; per saga step on "
+                f"FakeContext (median): plain {run['plain_us_per_step']:.2f}, full {run['full_us_per_step']:.2f}, "
+                f"selective {run['selective_us_per_step']:.2f} us",
+            )
+        )
     imports = data.get("imports") or {}
     if LIB in imports:
         added = imports[LIB]["import_restate_saga_after_restate_ms"]
@@ -354,6 +381,29 @@ def tables(data: dict[str, Any]) -> str:
                 for t in scaling
             ]
             lines += _table(["steps", ".then ms", "us/step", "len(pipeline.name)"], rows, "rrrr")
+    encryption = data.get("encryption") or {}
+    if encryption:
+        sizes, run = encryption["bytes"], encryption["run"]
+        lines += ["", f"Encrypted journals on FakeContext ({run['steps']} steps, key id {encryption['key_id']!r})", ""]
+        rows = [
+            [
+                name,
+                _fmt(sizes[f"{name}_bytes_per_step"], 1),
+                "0" if name == "plain" else str(sizes[f"{name}_overhead_bytes_max"]),
+                _fmt(run[f"{name}_us_per_step"]),
+                "0.00" if name == "plain" else _fmt(run[f"{name}_overhead_us_per_step"]),
+            ]
+            for name in ("plain", "full", "selective")
+        ]
+        header = ["codec", "journal bytes/step", "max added bytes", "us/step (median)", "added us/step"]
+        lines += _table(header, rows, "lrrrr")
+        roundtrip = encryption["roundtrip_1kb"]
+        lines += [
+            "",
+            f"encrypt + decrypt one 1 KB value: full {roundtrip['full']['min_us']:.2f} us (median batch "
+            f"{roundtrip['full']['median_us']:.2f}), selective (one 1 KB secret) "
+            f"{roundtrip['selective']['min_us']:.2f} us (median {roundtrip['selective']['median_us']:.2f})",
+        ]
     imports = data.get("imports") or {}
     if imports:
         lines += ["", "Import time (fresh interpreter, median)", ""]
@@ -379,7 +429,7 @@ def tables(data: dict[str, Any]) -> str:
         ]
     targets = data.get("targets") or []
     if targets:
-        lines += ["", "Targets of issue 5 (reported, not asserted)", ""]
+        lines += ["", "Targets of issues 5 and 17 (reported, not asserted)", ""]
         rows = [
             [t["target"], t["goal"], t["measured"], {True: "met", False: "NOT met", None: "info"}[t["met"]]]
             for t in targets

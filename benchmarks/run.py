@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.config import FULL, SMOKE, Config
+from benchmarks.encryption import run_encryption_benchmarks
 from benchmarks.harness import REPO, ensure_reference_venv, running_stack
 from benchmarks.inprocess import import_times, run_inprocess_benchmarks
 from benchmarks.report import add_ratios, evaluate_targets, plot, tables, write_json
@@ -113,6 +114,8 @@ def run(config: Config, json_path: Path, png_path: Path, server: bool, inprocess
     if inprocess:
         log("in-process (FakeContext)")
         data["inprocess"] = run_inprocess_benchmarks(config)
+        log("encryption (FakeContext)")
+        data["encryption"] = run_encryption_benchmarks(config)
     data["targets"] = evaluate_targets(data)
     data["machine"]["load_average_at_end"] = os.getloadavg()
     data["duration_s"] = time.monotonic() - started

@@ -19,7 +19,17 @@ if TYPE_CHECKING:
     from ._current import StepCall, current_step
     from ._decorators import create_saga_step, create_saga_step_strict, saga_step, saga_step_strict
     from ._diagrams import to_dot, to_mermaid
+    from ._display import decrypt_for_display
+    from ._encryption import (
+        DecryptionError,
+        EncryptionCodec,
+        EncryptionUnavailableError,
+        JournalUnreadableError,
+        MissingKeyError,
+        ReplayBlockedError,
+    )
     from ._engine import run_saga
+    from ._envelope import Binding, EncryptionSetupError
     from ._errors import (
         AttemptRejectedError,
         CompensationFailure,
@@ -64,6 +74,7 @@ if TYPE_CHECKING:
         create_saga_restate_workflow,
         create_saga_virtual_object,
     )
+    from ._keyring import KEYRING_ENV, KEYRING_FILE_ENV, Keyring, KeyringError, load_keyring
     from ._nested import create_saga_module, run_nested_saga
     from ._nodes import Mode
     from ._options import (
@@ -77,6 +88,7 @@ if TYPE_CHECKING:
         WorkflowRetryPolicy,
     )
     from ._parallel import parallel
+    from ._payload_checks import PAYLOAD_CHECKS_OFF, PayloadChecksOff
     from ._pivot import Compensatable, Retriable, compensatable
     from ._plans import (
         CodePlan,
@@ -101,13 +113,18 @@ if TYPE_CHECKING:
     )
     from ._remote import RemoteSaga, RemoteSagaRef, create_remote_saga, remote_saga_ref, remote_step
     from ._response import StepResponse
+    from ._secrets import Secret
     from ._service import SagaHandler, SagaWorkflowService, create_saga_workflow, saga_workflow
     from ._step import Step, as_step, hybrid_step, nested, step
 
 __version__ = "0.2.0"
 
 __all__ = [
+    "KEYRING_ENV",
+    "KEYRING_FILE_ENV",
+    "PAYLOAD_CHECKS_OFF",
     "AttemptRejectedError",
+    "Binding",
     "CauseKind",
     "CodePlan",
     "Compensatable",
@@ -117,6 +134,10 @@ __all__ = [
     "CompensationFailure",
     "CompensationPolicy",
     "ContextMisuseError",
+    "DecryptionError",
+    "EncryptionCodec",
+    "EncryptionSetupError",
+    "EncryptionUnavailableError",
     "ErrorClass",
     "ErrorMapper",
     "EscalationParked",
@@ -125,13 +146,18 @@ __all__ = [
     "FallbackPlan",
     "FiniteCompensationRetryWarning",
     "InvalidInputError",
+    "JournalUnreadableError",
     "JournalValueMismatchError",
+    "Keyring",
+    "KeyringError",
     "MapPlan",
     "MissingExtraError",
+    "MissingKeyError",
     "Mode",
     "NestedPlan",
     "NoMainHandlerError",
     "ParallelPlan",
+    "PayloadChecksOff",
     "PendingCompensation",
     "PendingRemote",
     "Plan",
@@ -140,6 +166,7 @@ __all__ = [
     "RemotePlan",
     "RemoteSaga",
     "RemoteSagaRef",
+    "ReplayBlockedError",
     "RestateSagaError",
     "Retriable",
     "RollbackStarted",
@@ -156,6 +183,7 @@ __all__ = [
     "SagaVirtualObject",
     "SagaWorkflowOptions",
     "SagaWorkflowService",
+    "Secret",
     "SequencePlan",
     "Step",
     "StepAttempt",
@@ -184,10 +212,12 @@ __all__ = [
     "create_saga_virtual_object",
     "create_saga_workflow",
     "current_step",
+    "decrypt_for_display",
     "fingerprint",
     "get_global_error_mapper",
     "hybrid_step",
     "journal_value_limit",
+    "load_keyring",
     "nested",
     "parallel",
     "register_interceptors",
@@ -217,7 +247,17 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "_current": ("StepCall", "current_step",),
     "_decorators": ("create_saga_step", "create_saga_step_strict", "saga_step", "saga_step_strict",),
     "_diagrams": ("to_dot", "to_mermaid",),
+    "_display": ("decrypt_for_display",),
+    "_encryption": (
+        "DecryptionError",
+        "EncryptionCodec",
+        "EncryptionUnavailableError",
+        "JournalUnreadableError",
+        "MissingKeyError",
+        "ReplayBlockedError",
+    ),
     "_engine": ("run_saga",),
+    "_envelope": ("Binding", "EncryptionSetupError"),
     "_errors": (
         "AttemptRejectedError",
         "CompensationFailure",
@@ -262,6 +302,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "create_saga_restate_workflow",
         "create_saga_virtual_object",
     ),
+    "_keyring": ("KEYRING_ENV", "KEYRING_FILE_ENV", "Keyring", "KeyringError", "load_keyring"),
     "_nested": ("create_saga_module", "run_nested_saga",),
     "_nodes": ("Mode",),
     "_options": (
@@ -275,6 +316,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "WorkflowRetryPolicy",
     ),
     "_parallel": ("parallel",),
+    "_payload_checks": ("PAYLOAD_CHECKS_OFF", "PayloadChecksOff"),
     "_pivot": ("Compensatable", "Retriable", "compensatable",),
     "_plans": (
         "CodePlan",
@@ -299,6 +341,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     ),
     "_remote": ("RemoteSaga", "RemoteSagaRef", "create_remote_saga", "remote_saga_ref", "remote_step",),
     "_response": ("StepResponse",),
+    "_secrets": ("Secret",),
     "_service": ("SagaHandler", "SagaWorkflowService", "create_saga_workflow", "saga_workflow",),
     "_step": ("Step", "as_step", "hybrid_step", "nested", "step",),
 }

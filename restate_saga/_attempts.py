@@ -12,12 +12,17 @@ from ._cause import FailureCause
 from ._chain import Chain
 from ._codec import Unreadable
 from ._current import StepCall, enter, leave
+from ._encryption import EncryptionCodec
 from ._nodes import Leaf
 from ._registry import resolve_terminal_error
+from ._sealing import StepSealer, seal_step
 
 
-async def attempt(leaf: Leaf, value: object, call: StepCall) -> bytes:
-    """One attempt of the forward action: its journal value."""
+async def attempt(
+    leaf: Leaf, value: object, call: StepCall, codec: EncryptionCodec | None = None, sealer: StepSealer | None = None
+) -> bytes:
+    """One attempt of the forward action: its journal value (encrypted by `codec`, if any; with a
+    `sealer`, the value before encryption, which the sealer then encrypts)."""
     token = enter(call)
     try:
         result = await leaf.action(value)
@@ -30,6 +35,10 @@ async def attempt(leaf: Leaf, value: object, call: StepCall) -> bytes:
         raise terminal from error
     finally:
         leave(token)
+    if codec is not None:
+        return seal_step(codec, leaf, result, call)
+    if sealer is not None:
+        return sealer.plain(result)
     return leaf.codec.encode(result)
 
 
@@ -52,9 +61,14 @@ async def undo(leaf: Leaf, data: object, failed: bool, call: StepCall, cause: Fa
     return b""
 
 
-async def intercepted_attempt(leaf: Leaf, value: object, call: StepCall, chain: Chain) -> bytes:
-    """`attempt` inside the interceptors' `step_attempt` hooks."""
-    return await chain.step_attempt(leaf, call, lambda: attempt(leaf, value, call))
+async def intercepted_attempt(
+    leaf: Leaf, value: object, call: StepCall, chain: Chain, codec: EncryptionCodec | None = None
+) -> bytes:
+    """`attempt` inside the interceptors' `step_attempt` hooks (they see the value before it is encrypted)."""
+    if codec is None:
+        return await chain.step_attempt(leaf, call, lambda: attempt(leaf, value, call))
+    sealer = StepSealer(codec, leaf, call)
+    return sealer.seal(await chain.step_attempt(leaf, call, lambda: attempt(leaf, value, call, None, sealer)))
 
 
 async def intercepted_undo(

@@ -37,6 +37,7 @@ from pydantic import JsonValue, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, from_json
 from restate import TerminalError
 
+from ._envelope import refuse_without_codec
 from ._errors import JournalValueMismatchError, ValueLimitError
 from ._response import StepResponse
 
@@ -224,6 +225,7 @@ class StepCodec:
         try:
             return adapter.validate_json(raw, strict=True)
         except ValidationError as error:
+            refuse_without_codec(raw, f"the journal value of step {self.step!r}")
             problems = describe_problems(error)
             if upgrade is not None and not _unparsable(error):
                 try:

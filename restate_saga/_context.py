@@ -10,6 +10,7 @@ from weakref import WeakKeyDictionary
 import restate
 
 from ._chain import Chain
+from ._encryption import EncryptionCodec
 from ._errors import ContextMisuseError
 from ._interceptors import SagaInterceptor, check_interceptors
 from ._nodes import Leaf
@@ -63,7 +64,7 @@ class SagaContext:
     compensation once, newest first. Nested sagas and embedded workflows share one stack.
     """
 
-    __slots__ = ("_invocation_id", "_stack", "chain", "ctx", "policy")
+    __slots__ = ("_invocation_id", "_stack", "chain", "codec", "ctx", "policy")
 
     def __init__(
         self,
@@ -72,11 +73,14 @@ class SagaContext:
         *,
         interceptors: Sequence[SagaInterceptor] = (),
         name: str | None = None,
+        codec: EncryptionCodec | None = None,
     ) -> None:
         self.ctx = ctx
         self.policy = policy
         self.chain = Chain(ctx, check_interceptors(interceptors, "interceptors") if interceptors else (), name)
         """The interceptors this saga reports to (the global ones, then `interceptors`, then the log)."""
+        self.codec = codec
+        """Encrypts the journal values of this saga's steps (None: journaled as they are)."""
         self._stack: list[Pending | None] = []
         self._invocation_id: str | None = None
 

@@ -16,12 +16,14 @@ from ._chain import is_replaying
 from ._codec import adapter_for, check_size
 from ._context import PendingCompensation, PendingGroup, PendingRemote, SagaContext
 from ._current import StepCall
+from ._encryption import EncryptionCodec, JournalUnreadableError
 from ._errors import SagaCompensatedError, StepDataChangedError, StepFailedError, StepTimeoutError, ValueLimitError
 from ._futures import Deadline, settle, settle_within
 from ._interceptors import SagaInterceptor
 from ._nodes import Fallback, Handler, Leaf, MapNode, Mode, Nested, Node, Parallel, Remote, Then, Timeout
 from ._options import DEFAULT_COMPENSATION_POLICY, CompensationPolicy
 from ._rollback import REMOTE_RUN, Rollback, RollbackIncomplete, compensate, compensate_entries, left_undone
+from ._sealing import open_remote_output, open_step, seal_remote_input
 from ._validation import validate_input
 
 I = TypeVar("I")
@@ -51,9 +53,11 @@ def _start_leaf(saga: SagaContext, leaf: Leaf, value: object) -> _Started:
     call = StepCall(leaf.name, saga.invocation_id, position, False)
     chain = saga.chain.attempts
     if chain is None:
-        future = saga.ctx.run_typed(leaf.name, attempt, leaf.run_options, leaf, value, call)
+        future = saga.ctx.run_typed(leaf.name, attempt, leaf.run_options, leaf, value, call, saga.codec)
     else:
-        future = saga.ctx.run_typed(leaf.name, intercepted_attempt, leaf.run_options, leaf, value, call, chain)
+        future = saga.ctx.run_typed(
+            leaf.name, intercepted_attempt, leaf.run_options, leaf, value, call, chain, saga.codec
+        )
     return _Started(leaf, position, slot, future)
 
 
@@ -66,7 +70,10 @@ async def _finish_leaf(saga: SagaContext, started: _Started) -> object:
         failure = StepFailedError(leaf.name, error.message, error.status_code)
         saga.chain.step_failed(leaf.name, started.position, failure)
         raise failure from error
-    result = leaf.codec.decode(raw)
+    if saga.codec is None:
+        result = leaf.codec.decode(raw)
+    else:
+        result = open_step(saga, saga.codec, leaf, started.position, started.slot, raw)
     if leaf.compensation is not None:
         entry = (
             PendingCompensation(leaf, result.data, result.failure is not None, started.position)
@@ -169,7 +176,7 @@ async def _run_fallback(saga: SagaContext, node: Fallback, value: object) -> obj
     try:
         return await execute(node.primary, saga, value)
     except TerminalError as error:
-        if is_cancellation(error):
+        if is_cancellation(error) or isinstance(error, JournalUnreadableError):
             raise
         rollback = await compensate_entries(saga, saga.take(mark), error)
         if rollback.cancellation is not None:
@@ -184,7 +191,11 @@ async def _run_remote(saga: SagaContext, node: Remote, value: object) -> object:
     position = saga.next_position()
     key = f"{saga.invocation_id}:{position}:{node.name}"
     try:
-        payload = adapter_for(node.input_type).dump_json(value, warnings="error")
+        if saga.codec is None:
+            payload = adapter_for(node.input_type).dump_json(value, warnings="error")
+        else:
+            adapter = adapter_for(node.input_type)
+            payload = seal_remote_input(saga, saga.codec, node, key, lambda: adapter.dump_json(value, warnings="error"))
     except ValueError as error:
         raise StepFailedError(node.name, f"its input cannot be serialized: {error}") from error
     try:
@@ -205,6 +216,8 @@ async def _run_remote(saga: SagaContext, node: Remote, value: object) -> object:
     saga.chain.step_done(node.name, position)
     if cancellation is not None:
         raise cancellation
+    if saga.codec is not None:
+        return open_remote_output(saga, saga.codec, node, key, raw)
     try:
         return adapter_for(node.output_type).validate_json(raw or b"null")
     except ValueError as error:  # registered above: the remote saga is undone with the rest
@@ -251,14 +264,16 @@ async def run_saga(
     *,
     interceptors: Sequence[SagaInterceptor] = (),
     name: str | None = None,
+    codec: EncryptionCodec | None = None,
 ) -> O:
     """Run `body` as one saga: on a terminal failure, roll back and raise `SagaCompensatedError`.
 
     For saga code inside a Restate handler of your own; `body(saga, value)` gets a fresh `SagaContext`.
     `interceptors` are told what happens (after the globally registered ones); `name` names the
-    saga in what they are told (default: `"Service.handler"` of the Restate handler).
+    saga in what they are told (default: `"Service.handler"` of the Restate handler). `codec`
+    encrypts the journal values of its steps (see `EncryptionCodec`).
     """
-    saga = SagaContext(ctx, policy, interceptors=interceptors, name=name)
+    saga = SagaContext(ctx, policy, interceptors=interceptors, name=name, codec=codec)
     saga.chain.saga_started()
     try:
         result = await body(saga, value)
@@ -266,7 +281,8 @@ async def run_saga(
         rollback = Rollback()
         if isinstance(error, RollbackIncomplete):
             rollback, error = error.rollback, error.original
-        if rollback.not_compensated:  # a stopped rollback stays stopped
+        if rollback.not_compensated or isinstance(error, JournalUnreadableError):
+            # a stopped rollback stays stopped; after an unreadable journal value none may start
             rollback = rollback.then(Rollback((), left_undone(list(reversed(saga.take())))))
         else:
             rollback = rollback.then(await compensate(saga, error))

@@ -14,6 +14,7 @@ from ._errors import NoMainHandlerError, StepDefinitionError
 from ._interceptors import CompensationDone, EscalationParked, EscalationResumed, SagaInterceptor, StepDone
 from ._metadata import handler_metadata, publish
 from ._options import SagaWorkflowOptions, service_options
+from ._sealing import open_input, seal_output
 from ._serde import RAW, decode_input, encode_output
 from ._signatures import handler_types, restate_signature
 from ._validation import input_validator, validate_input
@@ -41,11 +42,21 @@ def _restate_handler(
     )
     code, input_type, output_type, takes_input = handler_types(target, handler, "keyed", context_type, plain)
     configured = options or SagaWorkflowOptions()
-    policy, interceptors = configured.compensation, configured.interceptors
+    policy, interceptors, codec = configured.compensation, configured.interceptors, configured.codec
     track = policy.on_failure == "escalate"
+    io_codec = codec if codec is not None and codec.encrypt_io else None
+    service, _, handler_name = target.rpartition(".")
 
     async def run(ctx: restate.Context, raw: bytes = b"") -> bytes:
         async def body(saga: SagaContext, payload: bytes) -> bytes:
+            if io_codec is not None:
+                key = cast(restate.ObjectContext, ctx).key()
+                if takes_input:
+                    value = open_input(saga, io_codec, service, handler_name, key, input_type, payload)
+                    result = await handler(saga, ctx, value)
+                else:
+                    result = await handler(saga, ctx)
+                return seal_output(saga, io_codec, target, output_type, result)
             if takes_input:
                 result = await code(saga, ctx, decode_input(target, input_type, payload))
             else:
@@ -53,7 +64,8 @@ def _restate_handler(
             return encode_output(target, output_type, result)
 
         status = (_StatusWriter(cast(restate.ObjectContext, ctx)),) if track else ()
-        return await run_saga(ctx, body, raw, policy, interceptors=(*interceptors, *status), name=target)
+        interceptors_here = (*interceptors, *status)
+        return await run_saga(ctx, body, raw, policy, interceptors=interceptors_here, name=target, codec=codec)
 
     run.__signature__ = restate_signature(context_type, input_type, output_type, takes_input)  # type: ignore[attr-defined]
     run.__name__ = getattr(handler, "__name__", type(handler).__name__)

@@ -12,6 +12,7 @@ import restate
 from restate import InvocationRetryPolicy, RunOptions
 from restate.serde import Serde
 
+from ._encryption import EncryptionCodec
 from ._interceptors import SagaInterceptor, check_interceptors
 
 
@@ -214,6 +215,8 @@ class SagaWorkflowOptions:
     record_plan_fingerprint: bool = False
     """Journal the plan's fingerprint as each invocation starts (one extra entry) and refuse, with a
     clear retryable error, to replay an invocation under a deployment whose plan has changed."""
+    codec: EncryptionCodec | None = None
+    """Encrypt the values this service journals (`EncryptionCodec`); None journals them as they are."""
     interceptors: Sequence[SagaInterceptor] = ()
     """Interceptors of this service's sagas, called in order after the globally registered ones."""
 

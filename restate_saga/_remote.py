@@ -9,6 +9,7 @@ compensations need in the object's state; `compensate` undoes that run later, on
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, cast
 
@@ -18,12 +19,16 @@ from typing_extensions import TypeVar
 
 from ._codec import adapter_for
 from ._context import PendingCompensation, PendingRemote, SagaContext
+from ._encryption import EncryptionCodec
 from ._engine import run_saga
+from ._envelope import Binding
 from ._errors import SagaCompensatedError, StepDefinitionError, StepFailedError
 from ._metadata import handler_metadata, publish
 from ._nodes import Leaf, Remote, input_type_of, leaves_of, output_type_of
 from ._options import SagaWorkflowOptions, service_options
+from ._payload_checks import require_payload_checks_off
 from ._rollback import REMOTE_COMPENSATE, REMOTE_RUN, compensate
+from ._sealing import open_value, seal_value
 from ._serde import RAW, decode_input, encode_output
 from ._signatures import restate_signature
 from ._step import Step
@@ -69,27 +74,46 @@ class RemoteSaga(restate.VirtualObject, Generic[I, O]):
             name, cast(type[I], input_type_of(pipeline.node)), cast(type[O], output_type_of(pipeline.node))
         )
         configured = options or SagaWorkflowOptions()
-        policy, interceptors = configured.compensation, configured.interceptors
+        policy, interceptors, codec = configured.compensation, configured.interceptors, configured.codec
         input_type, output_type = self.ref.input_type, self.ref.output_type
 
         async def run(ctx: restate.ObjectContext, raw: bytes = b"") -> bytes:
             async def body(saga: SagaContext, payload: bytes) -> bytes:
-                output = await pipeline(saga, decode_input(f"{name}.run", input_type, payload))
-                ctx.set(STATE_KEY, _encode_stack(saga))
-                return encode_output(f"{name}.run", output_type, output)
+                if codec is None:
+                    output = await pipeline(saga, decode_input(f"{name}.run", input_type, payload))
+                    ctx.set(STATE_KEY, _encode_stack(saga.compensations))
+                    return encode_output(f"{name}.run", output_type, output)
+                value = open_value(
+                    ctx,
+                    codec,
+                    Binding.remote_input(name, ctx.key()),
+                    payload,
+                    lambda plain: decode_input(f"{name}.run", input_type, plain),
+                    400,
+                )
+                output = await pipeline(saga, value)
+                _keep_sealed(ctx, codec, name, saga.compensations)
+                binding = Binding.remote_output(name, ctx.key())
+                return seal_value(codec, binding, lambda: encode_output(f"{name}.run", output_type, output))
 
-            return await run_saga(ctx, body, raw, policy, interceptors=interceptors, name=name)
+            return await run_saga(ctx, body, raw, policy, interceptors=interceptors, name=name, codec=codec)
 
         async def compensate_run(ctx: restate.ObjectContext, raw: bytes = b"") -> bytes:
-            saved = await ctx.get(STATE_KEY, type_hint=list[dict[str, Any]])
-            if not saved:
+            kept: list[PendingCompensation] = []
+            if codec is None:
+                saved = await ctx.get(STATE_KEY, type_hint=list[dict[str, Any]])
+                kept = _decode_stack(saved or [], leaves)
+            else:
+                sealed = await ctx.get(STATE_KEY, serde=RAW)
+                binding = Binding.remote_state(name, ctx.key())
+                if sealed:
+                    kept = open_value(ctx, codec, binding, sealed, lambda b: _decode_stack(json.loads(b), leaves), 500)
+            if not kept:
                 return b"[]"
-            saga = SagaContext(ctx, policy, interceptors=interceptors, name=f"{name}.{REMOTE_COMPENSATE}")
+            saga = SagaContext(ctx, policy, interceptors=interceptors, name=f"{name}.{REMOTE_COMPENSATE}", codec=codec)
             saga.chain.saga_started()
-            for item in saved:
-                leaf = leaves[item["step"]]
-                data = adapter_for(leaf.codec.data_type).validate_python(item["data"])
-                saga.push(PendingCompensation(leaf, data, bool(item["failed"]), int(item["position"])))
+            for entry in kept:
+                saga.push(entry)
             cause = _cause_error(raw)
             rollback = await compensate(saga, cause)
             failed = {failure.step for failure in rollback.failures}
@@ -97,11 +121,15 @@ class RemoteSaga(restate.VirtualObject, Generic[I, O]):
                 ctx.clear(STATE_KEY)
                 saga.chain.saga_finished(None, cause)
             else:  # keep only what is still to undo, so that a later compensate call finishes the job
-                ctx.set(STATE_KEY, [item for item in saved if item["step"] in failed])
+                remaining = [entry for entry in kept if entry.step in failed]
+                if codec is None:
+                    ctx.set(STATE_KEY, _encode_stack(remaining))
+                else:
+                    _keep_sealed(ctx, codec, name, remaining)
                 error = SagaCompensatedError("remote compensation failed", 500, None, rollback.failures)
                 saga.chain.saga_finished(error, cause)
                 raise error
-            return json.dumps([item["step"] for item in reversed(saved)]).encode()
+            return json.dumps([entry.step for entry in reversed(kept)]).encode()
 
         run.__signature__ = restate_signature(restate.ObjectContext, input_type, output_type, True)  # type: ignore[attr-defined]
         saga, undo = handler_metadata(), handler_metadata("compensate")
@@ -111,14 +139,35 @@ class RemoteSaga(restate.VirtualObject, Generic[I, O]):
         )
 
 
-def _encode_stack(saga: SagaContext) -> list[dict[str, Any]]:
+def _encode_stack(members: Sequence[PendingCompensation | PendingRemote]) -> list[dict[str, Any]]:
     encoded: list[dict[str, Any]] = []
-    for member in saga.compensations:
+    for member in members:
         if isinstance(member, PendingRemote):
             raise TerminalError(f"step {member.step!r}: a remote sub-saga cannot itself call remote sub-sagas")
         data = adapter_for(member.leaf.codec.data_type).dump_python(member.data, mode="json")
         encoded.append({"step": member.step, "position": member.position, "failed": member.failed, "data": data})
     return encoded
+
+
+def _decode_stack(saved: list[dict[str, Any]], leaves: dict[str, Leaf]) -> list[PendingCompensation]:
+    kept: list[PendingCompensation] = []
+    for item in saved:
+        leaf = leaves[item["step"]]
+        data = adapter_for(leaf.codec.data_type).validate_python(item["data"])
+        kept.append(PendingCompensation(leaf, data, bool(item["failed"]), int(item["position"])))
+    return kept
+
+
+def _keep_sealed(
+    ctx: restate.ObjectContext,
+    codec: EncryptionCodec,
+    name: str,
+    members: Sequence[PendingCompensation | PendingRemote],
+) -> None:
+    """Keep what the compensations need in the object's state, encrypted (secrets taken out while dumping)."""
+    require_payload_checks_off(ctx, f"the kept state of remote saga {name!r}")
+    binding = Binding.remote_state(name, ctx.key())
+    ctx.set(STATE_KEY, seal_value(codec, binding, lambda: json.dumps(_encode_stack(members)).encode()), serde=RAW)
 
 
 def _cause_error(raw: bytes) -> TerminalError:

@@ -16,6 +16,7 @@ from ._metadata import handler_metadata, publish
 from ._nodes import Handler
 from ._options import DEFAULT_RUN_OPTIONS, SagaWorkflowOptions, service_options
 from ._plans import CodePlan, Plan, describe, fingerprint
+from ._sealing import open_input, seal_output
 from ._serde import RAW, decode_input, encode_output
 from ._signatures import handler_types, restate_signature
 from ._step import Step, is_step
@@ -66,8 +67,14 @@ class SagaWorkflowService(restate.Service, Generic[I_contra, O_co]):
             code if takes_input else lambda saga, _value: code(saga)
         )
         target = f"{name}.run"
+        codec = self.options.codec
+        io_codec = codec if codec is not None and codec.encrypt_io else None
 
         async def body(saga: SagaContext, raw: bytes) -> bytes:
+            if io_codec is not None:
+                value = open_input(saga, io_codec, name, "run", None, input_type, raw) if takes_input else None
+                result = await code(saga, value) if takes_input else await code(saga)
+                return seal_output(saga, io_codec, target, output_type, result)
             value = decode_input(target, input_type, raw) if takes_input else None
             return encode_output(target, output_type, await code(saga, value) if takes_input else await code(saga))
 
@@ -82,7 +89,7 @@ class SagaWorkflowService(restate.Service, Generic[I_contra, O_co]):
         async def run(ctx: restate.Context, raw: bytes = b"") -> bytes:
             if planned is not None:
                 await _check_fingerprint(ctx, name, planned)
-            return await run_saga(ctx, body, raw, policy, interceptors=interceptors, name=name)
+            return await run_saga(ctx, body, raw, policy, interceptors=interceptors, name=name, codec=codec)
 
         run.__signature__ = restate_signature(restate.Context, input_type, output_type, takes_input)  # type: ignore[attr-defined]
         run.__name__ = "run"

@@ -26,6 +26,7 @@ from ._definitions import (
     type_hints,
 )
 from ._diagrams import to_dot, to_mermaid
+from ._encryption import EncryptionCodec
 from ._engine import execute, run_leaf, run_saga
 from ._errors import StepDefinitionError
 from ._interceptors import SagaInterceptor
@@ -78,12 +79,14 @@ class Step(Generic[I, O, C]):
         *,
         interceptors: Sequence[SagaInterceptor] = (),
         name: str | None = None,
+        codec: EncryptionCodec | None = None,
     ) -> O:
         """Run this step as a whole saga in a Restate handler; roll back on a terminal failure.
 
         `interceptors` are told what happens (after the global ones); `name` names the saga to them.
+        `codec` encrypts the journal values of its steps (see `EncryptionCodec`).
         """
-        return await run_saga(ctx, self, value, policy, interceptors=interceptors, name=name)
+        return await run_saga(ctx, self, value, policy, interceptors=interceptors, name=name, codec=codec)
 
     def then(self, next_step: Step[O, O2, object], /) -> Step[I, O2, None]:
         """This step, then `next_step` on its output."""

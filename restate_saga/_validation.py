@@ -9,6 +9,7 @@ from typing import Any, cast
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._codec import MAX_NESTING, adapter_for
+from ._envelope import envelope_key_id
 from ._errors import InvalidInputError
 
 
@@ -45,7 +46,14 @@ def validate_json_input(target: str, validator: TypeAdapter[Any], raw: bytes) ->
     except ValidationError as error:
         invalid = [item for item in error.errors(include_url=False) if item["type"] == "json_invalid"]
         if invalid:
-            raise InvalidInputError(target, f"malformed JSON: {_json_problem(raw, invalid[0]['msg'])}") from None
+            problem = f"malformed JSON: {_json_problem(raw, invalid[0]['msg'])}"
+            key_id = envelope_key_id(raw)
+            if key_id is not None:
+                problem += (
+                    f"; it is a restate_saga encrypted value (key {key_id!r}), but this handler does not decrypt "
+                    "its input (EncryptionCodec(encrypt_io=True))"
+                )
+            raise InvalidInputError(target, problem) from None
         raise InvalidInputError(target, describe_validation_error(error)) from None
 
 

@@ -57,6 +57,11 @@ def test_smoke_benchmark_reports_every_implementation_and_workload(tmp_path: Pat
     assert {b["steps"] for b in data["inprocess"]["build"]} == set(SMOKE.inprocess_steps)
     assert set(data["imports"]) == {"restate_saga", "reference"}
     assert data["imports"]["reference"]["module"] != data["imports"]["restate_saga"]["module"]
-    assert len(data["targets"]) == 9
+    encryption = data["encryption"]
+    assert encryption["bytes"]["steps"] == min(SMOKE.inprocess_steps)
+    assert encryption["bytes"]["full_bytes_per_step"] > encryption["bytes"]["plain_bytes_per_step"]
+    assert encryption["bytes"]["selective_overhead_bytes_max"] > 0
+    assert set(encryption["run"]) >= {"plain_us_per_step", "full_us_per_step", "selective_us_per_step"}
+    assert len(data["targets"]) == 11
     if data["chart"] is not None:
         assert (tmp_path / "smoke.png").stat().st_size > 10_000

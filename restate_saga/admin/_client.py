@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
+from .._keyring import Keyring
 from .._metadata import FINGERPRINT, KIND, ON_FAILURE, PLAN, ROLE, VERSION
 from .._plan_json import plan_from_json
 from .._plans import Plan
@@ -120,8 +121,9 @@ class SagaAdmin:
 
     `admin_url` defaults to `$RESTATE_ADMIN_URL`, else `http://localhost:9070`. `ingress_url` (for
     answering parked escalations) defaults to `$RESTATE_INGRESS_URL`, else what the admin API
-    advertises. `decode` turns journaled values into display text (see `decode_value`). Needs the
-    `cli` extra (httpx). Use as a context manager, or call `close()`.
+    advertises. `decode` turns journaled values into display text (see `decode_value`); values
+    encrypted by an `EncryptionCodec` are decrypted with `keyring` first (without one they show as
+    `<encrypted>`). Needs the `cli` extra (httpx). Use as a context manager, or call `close()`.
     """
 
     def __init__(
@@ -132,10 +134,12 @@ class SagaAdmin:
         timeout: float = 10.0,
         decode: ValueDecoder | None = decode_value,
         client: httpx.Client | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         self.admin_url = (admin_url or admin_url_from_env()).rstrip("/")
         self._ingress_url = ingress_url or os.environ.get("RESTATE_INGRESS_URL") or None
         self._decode = decode
+        self._keyring = keyring
         self._http = AdminHttp(self.admin_url, timeout, client)
 
     def close(self) -> None:
@@ -299,7 +303,13 @@ class SagaAdmin:
         transient, paused_reason = self._events(invocation_id)
         retries = head.get("retry_count")
         timeline = build_timeline(
-            invocation_id, journal, transient, self._decode, retries if isinstance(retries, int) else 0
+            invocation_id,
+            journal,
+            transient,
+            self._decode,
+            retries if isinstance(retries, int) else 0,
+            self._keyring,
+            (service_name, handler, _text(head.get("target_service_key"))),
         )
         summary, undone = self._summary(head, service, timeline, datetime.now(UTC))
         code, message = split_failure(_text(head.get("completion_failure")))

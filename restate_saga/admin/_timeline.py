@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
+from .._display import reveal_for_display
+from .._envelope import Binding
+from .._keyring import Keyring
 from .._rollback import COMPENSATE_PREFIX, PARKED_PREFIX, REMOTE_COMPENSATE, REMOTE_RUN
 from .._service import PLAN_ENTRY
 from ._model import Activity, Outcome, Parked
@@ -59,6 +62,7 @@ class _Open:
     started_at: datetime | None
     remote_service: str | None = None
     remote_invocation_id: str | None = None
+    remote_key: str | None = None
     outcome: Outcome = "running"
     finished_at: datetime | None = None
     error: str | None = None
@@ -150,11 +154,15 @@ def build_timeline(
     transient: Sequence[TransientFailure] = (),
     decode: ValueDecoder | None = None,
     retries: int = 0,
+    keyring: Keyring | None = None,
+    target: tuple[str, str, str | None] | None = None,
 ) -> Timeline:
     """Read the activities of one invocation from its journal rows (in index order).
 
     `retries` is Restate's retry count of the invocation (`sys_invocation.retry_count`): the
-    attempts of a step still in flight are at least that many plus one.
+    attempts of a step still in flight are at least that many plus one. Encrypted values
+    (`EncryptionCodec`) are decrypted with `keyring` before `decode` (`<encrypted>` without one);
+    `target` is the invocation's (service, handler, key), to which its input and result are bound.
     """
     opened: dict[int, _Open] = {}
     order: list[_Open] = []
@@ -167,8 +175,14 @@ def build_timeline(
     input_value: str | None = None
     output_value: str | None = None
 
-    def show(raw: bytes | None) -> str | None:
-        return None if raw is None or decode is None else decode(raw)
+    def show(raw: bytes | None, *bindings: Binding) -> str | None:
+        if raw is None or decode is None:
+            return None
+        return decode(reveal_for_display(raw, keyring, *bindings))
+
+    service, handler, key = target or ("", "", None)
+    input_bindings = (Binding.input(service, handler, key), Binding.remote_input(service, key or ""))
+    output_bindings = (Binding.output(invocation_id), Binding.remote_output(service, key or ""))
 
     for row in rows:
         if row.entry_type.startswith("Command: "):
@@ -176,10 +190,10 @@ def build_timeline(
             if last_park is not None:
                 commands_after_park = True
         if row.entry_type == "Command: Input":
-            input_value = show(_bytes(_dig(row.full, "Command", "Input", "payload")))
+            input_value = show(_bytes(_dig(row.full, "Command", "Input", "payload")), *input_bindings)
         elif row.entry_type == "Command: Output":
             success, _ = _result(row.full, "Command", "Output", "result")
-            output_value = show(success)
+            output_value = show(success, *output_bindings)
         elif row.entry_type == "Command: Run":
             completion = _dig(row.lite, "Command", "Run", "completion_id")
             if row.name == PLAN_ENTRY or not isinstance(completion, int):
@@ -201,16 +215,16 @@ def build_timeline(
             opened[completion] = activity
             order.append(activity)
         elif row.entry_type == "Command: Call":
-            target = _target(row.lite)
+            call_target = _target(row.lite)
             completion = _dig(row.lite, "Command", "Call", "result_completion_id")
-            if target is None or not isinstance(completion, int):
+            if call_target is None or not isinstance(completion, int):
                 continue
-            service, handler, key, invoked = target
-            step = _remote_step(invocation_id, key)
-            if step is None or handler not in (REMOTE_RUN, REMOTE_COMPENSATE):
+            called, called_handler, called_key, invoked = call_target
+            step = _remote_step(invocation_id, called_key)
+            if step is None or called_handler not in (REMOTE_RUN, REMOTE_COMPENSATE):
                 continue  # a plain call made by saga code, not a remote sub-saga
-            kind: Literal["step", "compensation"] = "step" if handler == REMOTE_RUN else "compensation"
-            activity = _Open(kind, step, row.index, command_index, row.appended_at, service, invoked)
+            kind: Literal["step", "compensation"] = "step" if called_handler == REMOTE_RUN else "compensation"
+            activity = _Open(kind, step, row.index, command_index, row.appended_at, called, invoked, called_key)
             latest = "forward" if kind == "step" else "rollback"
             opened[completion] = activity
             order.append(activity)
@@ -227,8 +241,10 @@ def build_timeline(
             settled.error = message
             if settled.kind == "parked":
                 settled.awakeable_id = success.decode(errors="replace") if success is not None else None
+            elif settled.remote_service is not None:
+                settled.value = show(success, Binding.remote_output(settled.remote_service, settled.remote_key or ""))
             else:
-                settled.value = show(success)
+                settled.value = show(success, Binding.step(invocation_id, settled.name))
             if failed and settled.kind == "step":
                 latest = "failure"
         elif row.entry_type == "Notification: Signal":

@@ -6,12 +6,14 @@ import functools
 import json
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 
 from .._diagrams import to_dot, to_mermaid
 from .._errors import RestateSagaError
+from .._keyring import load_keyring
 from ..admin import (
     DEFAULT_ADMIN_URL,
     SAGA_STATUSES,
@@ -77,6 +79,15 @@ Admin = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+KeyringFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--keyring",
+        help="A keyring file to decrypt encrypted values with (else $RESTATE_SAGA_KEYRING, its JSON, or "
+        "$RESTATE_SAGA_KEYRING_FILE); without one they show as <encrypted>.",
+        show_default=False,
+    ),
+]
 InvocationId = Annotated[str, typer.Argument(help="The saga's invocation id (inv_...).", show_default=False)]
 
 
@@ -146,9 +157,10 @@ def show_saga(
         bool, typer.Option("--mermaid", help="Draw the saga's plan, coloured by what happened.")
     ] = False,
     admin: Admin = DEFAULT_ADMIN_URL,
+    keyring: KeyringFile = None,
 ) -> None:
     """The timeline of one saga: its steps, then its compensations, each with outcome, attempts and duration."""
-    with SagaAdmin(admin) as sagas:
+    with SagaAdmin(admin, keyring=load_keyring(keyring)) as sagas:
         saga = sagas.get(invocation_id)
     if as_json:
         data = saga_data(saga)

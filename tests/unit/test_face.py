@@ -52,6 +52,9 @@ def test_the_error_root_catches_every_error_and_each_keeps_its_base() -> None:
         AttemptRejectedError("injected", 503),
         MissingExtraError("the test bed", "testing", "httpx"),
         NoMainHandlerError("Approval"),
+        restate_saga.ValueLimitError("its output is too big", 10, "bytes"),
+        restate_saga.MissingKeyError("step 'S'", "k1", ("k2",)),
+        restate_saga.KeyringError("no current key"),
     ]
     for error in raised:
         with pytest.raises(RestateSagaError):
@@ -67,6 +70,16 @@ def test_the_error_root_catches_every_error_and_each_keeps_its_base() -> None:
         AttemptRejectedError: TerminalError,
         MissingExtraError: ImportError,
         NoMainHandlerError: RuntimeError,
+        restate_saga.JournalValueMismatchError: StepFailedError,
+        restate_saga.StepDataChangedError: RuntimeError,  # retried: the journal may be read by newer code
+        restate_saga.ValueLimitError: TerminalError,
+        restate_saga.EncryptionUnavailableError: ImportError,
+        restate_saga.DecryptionError: TerminalError,
+        restate_saga.MissingKeyError: restate_saga.DecryptionError,
+        restate_saga.JournalUnreadableError: StepFailedError,
+        restate_saga.ReplayBlockedError: RuntimeError,  # retried until the key is back
+        restate_saga.EncryptionSetupError: RuntimeError,
+        restate_saga.KeyringError: ValueError,
     }
     for cls, base in bases.items():
         assert issubclass(cls, RestateSagaError) and issubclass(cls, base), cls

@@ -168,8 +168,11 @@ def test_with_upgrade_applies_to_single_steps_only() -> None:
     assert single.with_timeout(timedelta(seconds=1)).with_upgrade(lambda old: old).name == "Reserve"
     with pytest.raises(StepDefinitionError, match="needs an output or compensation_data upgrade"):
         single.with_upgrade()
+    async def pay(receipt: Receipt) -> Receipt:
+        return receipt
+
     with pytest.raises(StepDefinitionError, match="applies to a single step"):
-        single.then(single).with_upgrade(lambda old: old)
+        single.then(step("Pay", pay)).with_upgrade(lambda old: old)
 
 
 # --- replays on the in-process double ---------------------------------------------------------------
