@@ -134,7 +134,7 @@ ship_step = step("Ship", ship, unship)
 Checkout = create_saga_restate_workflow("Checkout", FULL)
 
 
-@Checkout.main()
+@Checkout.main("run")
 async def checkout(saga: SagaContext, ctx: restate.WorkflowContext, order: Order) -> Receipt:
     """Tokenize the card, authorize a payment (a remote sub-saga), wait for `go`, then ship."""
     _handler_ran(order.saga, "Checkout")
