@@ -108,6 +108,20 @@ def test_the_full_envelope_costs_30_bytes_plus_the_key_id_and_the_position() -> 
         assert codec.decode(sealed, Binding.step("inv_1", "S"), bytes, position) == plain
 
 
+def test_the_journal_value_limit_applies_to_the_encrypted_value() -> None:
+    from restate_saga import ValueLimitError, journal_value_limit, set_journal_value_limit
+
+    default = journal_value_limit()
+    set_journal_value_limit(2048)
+    try:
+        fits_plain = b'"' + b"a" * 2030 + b'"'  # under the limit, but not once sealed (+33 bytes with key id "k1")
+        with pytest.raises(ValueLimitError, match="its encrypted value is 2,065 bytes, over the 2,048-byte limit"):
+            FULL.encode(lambda: fits_plain, Binding.step("inv_1", "S"))
+        assert len(FULL.encode(lambda: fits_plain[:-40] + b'"', Binding.step("inv_1", "S"))) <= 2048
+    finally:
+        set_journal_value_limit(default)
+
+
 def test_each_value_gets_a_fresh_nonce_and_empty_values_stay_empty() -> None:
     binding = Binding.step("inv_1", "S")
     first, second = (FULL.encode(lambda: b'"same"', binding) for _ in range(2))
