@@ -202,7 +202,7 @@ class SagaRestateWorkflow(restate.Workflow):
             )(wrapped)
             self._main_name = handler_name
             self._main = fn
-            self._main_validator = input_validator(handler_types(f"{self.name}.{name}", fn, "keyed")[1])
+            self._main_validator = input_validator(handler_types(f"{self.name}.{handler_name}", fn, "keyed")[1])
             return fn
 
         return decorate

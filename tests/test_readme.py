@@ -79,17 +79,6 @@ async def test_readme_interceptor_and_opentelemetry_snippets_run(capsys: pytest.
         tracer_provider.shutdown()
 
 
-def test_the_pattern_blocks_are_the_example_files_code() -> None:
-    patterns = README.split("## Patterns", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", patterns, flags=re.DOTALL)
-    sources = {name: (ROOT / "examples" / name).read_text() for name in ("fulfilment.py", "inventory.py")}
-    assert len(blocks) == 3
-    for block in blocks:
-        assert any(block in source for source in sources.values()), f"not in the examples:\n{block}"
-    for name in sources:
-        assert f"examples/{name}" in patterns
-
-
 def test_the_other_pythons_are_reported_when_absent(tmp_path: Path) -> None:
     import subprocess
 

@@ -137,7 +137,8 @@ class FakeContext:
                 if options.max_attempts is None:
                     raise
                 if attempts >= options.max_attempts:
-                    return FakeEntry(name, failure=f"{error!r} (after {attempts} attempts)")
+                    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+                    return FakeEntry(name, failure=f"{error!r} (after {tries})")
 
     def request(self) -> Any:
         """A minimal request: its `id`, and `headers` (none but those set in `headers`)."""
