@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import restate
 from pydantic import ValidationError
 from restate import TerminalError
 
+from ._chain import is_replaying
 from ._codec import Decoded, adapter_for
 from ._context import PendingCompensation, SagaContext
 from ._current import StepCall
@@ -39,13 +40,9 @@ T = TypeVar("T")
 
 
 def journal_continues(ctx: object) -> bool:
-    """Whether the invocation is still replaying recorded entries (more of its journal follows).
-
-    Restate's SDK knows (`vm.is_replaying()`); a context without that (a test double) is at the end.
-    """
-    vm = getattr(ctx, "vm", None)
-    replaying = getattr(vm, "is_replaying", None)
-    return callable(replaying) and bool(replaying())
+    """Whether the invocation is still replaying recorded entries (more of its journal follows):
+    the SDK's answer, or the in-process double's."""
+    return is_replaying(cast(restate.Context, ctx))
 
 
 def _block_if_replaying(ctx: object, error: DecryptionError) -> None:

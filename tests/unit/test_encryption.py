@@ -227,7 +227,7 @@ async def _journal_of_a_checkout(codec: EncryptionCodec = FULL, invocation_id: s
 
 async def test_a_missing_key_at_the_end_of_the_journal_ends_the_saga_naming_it_and_runs_no_compensation() -> None:
     journal = await _journal_of_a_checkout()
-    ctx = FakeContext(replay_from=journal[:2])
+    ctx = FakeContext(replay_from=journal[:1])
     without = EncryptionCodec(Keyring.generate("k9"))
     pipeline = step("Tokenize", tokenize, forget).then(step("Charge", charge, refund))
     with pytest.raises(SagaCompensatedError) as raised:
@@ -244,14 +244,9 @@ async def test_a_missing_key_at_the_end_of_the_journal_ends_the_saga_naming_it_a
 
 
 async def test_in_the_middle_of_a_replay_an_unreadable_value_blocks_the_invocation_without_a_terminal_error() -> None:
-    @dataclass
-    class Replaying:
-        def is_replaying(self) -> bool:
-            return True
-
     journal = await _journal_of_a_checkout()
-    ctx = FakeContext(replay_from=journal)
-    ctx.vm = Replaying()  # type: ignore[attr-defined]  # as the SDK's context exposes it
+    assert len(journal) > 1  # the unreadable first value is followed by more of the journal
+    ctx = FakeContext(replay_from=journal)  # the double reports a replay as the SDK does
     pipeline = step("Tokenize", tokenize, forget).then(step("Charge", charge, refund))
     with pytest.raises(ReplayBlockedError) as raised:
         await pipeline.run(ctx.as_context(), "o1", codec=EncryptionCodec(Keyring.generate("k9")))
