@@ -325,6 +325,13 @@ def _dump(adapter: TypeAdapter[Any], value: object, what: str, tp: object) -> by
     try:
         return adapter.dump_json(value, warnings="error")
     except (PydanticSerializationError, ValueError, TypeError) as error:
+        if "serialization depth" in str(error):  # pydantic stops before the journal's limit could be checked
+            raise ValueLimitError(
+                f"its {what} is nested more than {MAX_NESTING} levels deep (arrays and objects), deeper "
+                "than the journal's JSON decoder reads back",
+                MAX_NESTING,
+                "levels",
+            ) from None
         raise TerminalError(f"its {what} cannot be serialized as {_type_name(tp)}: {error}") from error
 
 

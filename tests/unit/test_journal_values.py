@@ -154,6 +154,8 @@ def _nested(depth: int) -> Any:
 def test_a_value_nested_deeper_than_the_decoder_reads_is_refused() -> None:
     with pytest.raises(ValueLimitError, match=f"nested more than {MAX_NESTING} levels deep"):
         codec(Any).encode(_nested(MAX_NESTING + 20))
+    with pytest.raises(ValueLimitError, match=f"its output is nested more than {MAX_NESTING} levels deep"):
+        codec(Any).encode(_nested(MAX_NESTING + 100))  # past what pydantic serializes at all
     ok = codec(Any)
     assert ok.decode(ok.encode(_nested(MAX_NESTING - 1))).output == _nested(MAX_NESTING - 1)
     assert ok.encode(["[" * 500]) == b'["' + b"[" * 500 + b'"]'  # brackets inside strings are not nesting
