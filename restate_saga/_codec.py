@@ -231,7 +231,7 @@ class StepCodec:
                 try:
                     upgraded = upgrade(cast(JsonValue, from_json(raw)))
                 except Exception as failed:  # the user's upgrade function: reported, never retried
-                    problems = f"{problems}; its upgrade function raised {failed!r}"
+                    problems = f"{problems}; its upgrade function raised {_without_values(failed)}"
                 else:
                     try:
                         return adapter.validate_python(upgraded)
@@ -251,7 +251,8 @@ class StepCodec:
                 JournalValueMismatchError(self.step, "value", "JSON", str(error)), True, Unreadable(str(error)), None
             ) from None
         if not isinstance(items, list) or len(cast(list[object], items)) != count:
-            problem = f"expected an array of {count} items, got {body[:80]!r}"
+            got = f"{len(cast(list[object], items))} items" if isinstance(items, list) else type(items).__name__
+            problem = f"expected an array of {count} items, got {got}"
             raise _Mismatch(
                 JournalValueMismatchError(self.step, "value", f"array of {count}", problem),
                 True,
@@ -285,6 +286,13 @@ def describe_problems(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
+def _without_values(error: Exception) -> str:
+    """An upgrade function's error, named without the values it may quote (they may be secrets)."""
+    if isinstance(error, ValidationError):
+        return f"{type(error).__name__} ({describe_problems(error)})"
+    return type(error).__name__
+
+
 def _unparsable(error: ValidationError) -> bool:
     return any(item["type"] == "json_invalid" for item in error.errors(include_url=False))
 
@@ -304,19 +312,25 @@ def check_size(encoded: bytes, what: str) -> None:
 def _checked(encoded: bytes, what: str) -> bytes:
     """`encoded`, if it can be journaled and read back; a `ValueLimitError` otherwise."""
     check_size(encoded, what)
-    if encoded.count(b"[") + encoded.count(b"{") > MAX_NESTING:  # cheap bound: only then parse
-        try:
-            from_json(encoded)
-        except ValueError as error:
-            if "recursion limit" in str(error):
-                raise ValueLimitError(
-                    f"its {what} is nested more than {MAX_NESTING} levels deep (arrays and objects), deeper "
-                    "than the journal's JSON decoder reads back",
-                    MAX_NESTING,
-                    "levels",
-                ) from None
-            raise
+    check_nesting(encoded[1:] if encoded[:1] in (_NO_UNDO, _PAIR, _FAILURE) else encoded, what)
     return encoded
+
+
+def check_nesting(text: bytes, what: str) -> None:
+    """A `ValueLimitError` if the JSON `text` nests deeper than the journal's decoder reads back."""
+    if text.count(b"[") + text.count(b"{") <= MAX_NESTING:  # cheap bound: only then parse
+        return
+    try:
+        from_json(text)
+    except ValueError as error:
+        if "recursion limit" not in str(error):
+            return  # not JSON as a whole (decoding reports it); only its depth is checked here
+        raise ValueLimitError(
+            f"its {what} is nested more than {MAX_NESTING} levels deep (arrays and objects), deeper "
+            "than the journal's JSON decoder reads back",
+            MAX_NESTING,
+            "levels",
+        ) from None
 
 
 def _dump(adapter: TypeAdapter[Any], value: object, what: str, tp: object) -> bytes:

@@ -16,11 +16,11 @@ from typing import Protocol, TypeVar
 from pydantic_core import from_json, to_json
 from restate import TerminalError
 
-from ._codec import adapter_for, check_size
+from ._codec import adapter_for, check_nesting, check_size
 from ._envelope import Binding, EnvelopeFormatError, header, is_envelope, parse
 from ._errors import RestateSagaError, StepFailedError
 from ._keyring import Keyring, KeyringError
-from ._secrets import fill_placeholders, taking_out_secrets, with_secrets
+from ._secrets import fill_placeholders, placeholders_are_exact, taking_out_secrets
 
 T = TypeVar("T")
 
@@ -158,11 +158,14 @@ class EncryptionCodec:
             return dump(), None
         with taking_out_secrets() as secrets:
             plain = dump()
+        if secrets and not placeholders_are_exact(plain, [to_json(secret) for secret in secrets]):
+            return dump(), None  # a value that reads like a placeholder: encrypted whole instead
         return plain, secrets
 
     def seal(self, plain: bytes, secrets: list[object] | None, binding: Binding, position: int = 0) -> bytes:
-        """`encode`'s second half: the envelope of what `take_out` returned."""
-        if not self.selective:
+        """`encode`'s second half: the envelope of what `take_out` returned (secrets None: the
+        whole value is encrypted)."""
+        if not self.selective or secrets is None:
             if not plain:  # nothing to hide (an output of None, a compensation's empty value)
                 return plain
             nonce = os.urandom(12)
@@ -170,6 +173,7 @@ class EncryptionCodec:
             return _sized(head + self._current.encrypt(nonce, plain, binding.associated_data(head)))
         if not secrets:
             return plain
+        check_nesting(fill_placeholders(plain, [to_json(secret) for secret in secrets]), "value")
         nonce = os.urandom(12)
         head = header(True, self._current_id, position, nonce, plain)
         return _sized(head + self._current.encrypt(nonce, to_json(secrets), binding.associated_data(head)))
@@ -199,7 +203,7 @@ class EncryptionCodec:
         plain, secrets = self.open(raw, binding, position, status_code)
         if secrets is None:
             return load(plain)
-        return with_secrets(secrets, lambda: load(plain))
+        return load(fill_placeholders(plain, [to_json(secret) for secret in secrets]))
 
     def open(
         self, raw: bytes, binding: Binding, position: int | None = None, status_code: int = 500

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import TypeVar, assert_never
 
 import restate
+from pydantic import ValidationError
 from restate import TerminalError
 
 from ._attempts import attempt, intercepted_attempt
@@ -24,7 +25,7 @@ from ._nodes import Fallback, Handler, Leaf, MapNode, Mode, Nested, Node, Parall
 from ._options import DEFAULT_COMPENSATION_POLICY, CompensationPolicy
 from ._rollback import REMOTE_RUN, Rollback, RollbackIncomplete, compensate, compensate_entries, left_undone
 from ._sealing import open_remote_output, open_step, seal_remote_input
-from ._validation import validate_input
+from ._validation import describe_validation_error, validate_input
 
 I = TypeVar("I")
 O = TypeVar("O")
@@ -196,12 +197,11 @@ async def _run_remote(saga: SagaContext, node: Remote, value: object) -> object:
         else:
             adapter = adapter_for(node.input_type)
             payload = seal_remote_input(saga, saga.codec, node, key, lambda: adapter.dump_json(value, warnings="error"))
+        check_size(payload, "input")
+    except ValueLimitError as error:  # before ValueError: the limit names itself
+        raise StepFailedError(node.name, error.message) from error
     except ValueError as error:
         raise StepFailedError(node.name, f"its input cannot be serialized: {error}") from error
-    try:
-        check_size(payload, "input")
-    except ValueLimitError as error:
-        raise StepFailedError(node.name, error.message) from error
     future = saga.ctx.generic_call(node.service, REMOTE_RUN, payload, key=key, idempotency_key=key)
     cancellation = await settle([future])
     try:
@@ -216,12 +216,23 @@ async def _run_remote(saga: SagaContext, node: Remote, value: object) -> object:
     saga.chain.step_done(node.name, position)
     if cancellation is not None:
         raise cancellation
+    def read(plain: bytes) -> object:
+        try:
+            return adapter_for(node.output_type).validate_json(plain or b"null")
+        except ValidationError as error:
+            problems = describe_validation_error(error)
+            if is_replaying(saga.ctx):  # later entries are journaled: a rollback now would not match them
+                raise StepDataChangedError(node.name, "result", _type_name(node.output_type), problems) from None
+            # registered above: the remote saga is undone with the rest
+            raise StepFailedError(node.name, f"its result does not match the declared type: {problems}") from None
+
     if saga.codec is not None:
-        return open_remote_output(saga, saga.codec, node, key, raw)
-    try:
-        return adapter_for(node.output_type).validate_json(raw or b"null")
-    except ValueError as error:  # registered above: the remote saga is undone with the rest
-        raise StepFailedError(node.name, f"its result does not match the declared type: {error}") from error
+        return open_remote_output(saga, saga.codec, node, key, raw, read)
+    return read(raw)
+
+
+def _type_name(tp: object) -> str:
+    return getattr(tp, "__name__", None) or repr(tp)
 
 
 async def execute(node: Node, saga: SagaContext, value: object) -> object:

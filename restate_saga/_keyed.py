@@ -53,9 +53,9 @@ def _restate_handler(
                 key = cast(restate.ObjectContext, ctx).key()
                 if takes_input:
                     value = open_input(saga, io_codec, service, handler_name, key, input_type, payload)
-                    result = await handler(saga, ctx, value)
+                    result = await code(saga, ctx, value)
                 else:
-                    result = await handler(saga, ctx)
+                    result = await code(saga, ctx)
                 return seal_output(saga, io_codec, target, output_type, result)
             if takes_input:
                 result = await code(saga, ctx, decode_input(target, input_type, payload))

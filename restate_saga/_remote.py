@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from typing import Any, Generic, cast
 
 import restate
+from pydantic import ValidationError
 from restate import TerminalError
 from typing_extensions import TypeVar
 
-from ._codec import adapter_for
+from ._codec import adapter_for, check_size
 from ._context import PendingCompensation, PendingRemote, SagaContext
 from ._encryption import EncryptionCodec
 from ._engine import run_saga
 from ._envelope import Binding
-from ._errors import SagaCompensatedError, StepDefinitionError, StepFailedError
+from ._errors import SagaCompensatedError, StepDataChangedError, StepDefinitionError, StepFailedError
 from ._metadata import handler_metadata, publish
 from ._nodes import Leaf, Remote, input_type_of, leaves_of, output_type_of
 from ._options import SagaWorkflowOptions, service_options
@@ -32,6 +33,7 @@ from ._sealing import open_value, seal_value
 from ._serde import RAW, decode_input, encode_output
 from ._signatures import restate_signature
 from ._step import Step
+from ._validation import describe_validation_error
 
 I = TypeVar("I")
 O = TypeVar("O")
@@ -81,7 +83,7 @@ class RemoteSaga(restate.VirtualObject, Generic[I, O]):
             async def body(saga: SagaContext, payload: bytes) -> bytes:
                 if codec is None:
                     output = await pipeline(saga, decode_input(f"{name}.run", input_type, payload))
-                    ctx.set(STATE_KEY, _encode_stack(saga.compensations))
+                    ctx.set(STATE_KEY, _kept(saga.compensations))
                     return encode_output(f"{name}.run", output_type, output)
                 value = open_value(
                     ctx,
@@ -123,7 +125,7 @@ class RemoteSaga(restate.VirtualObject, Generic[I, O]):
             else:  # keep only what is still to undo, so that a later compensate call finishes the job
                 remaining = [entry for entry in kept if entry.step in failed]
                 if codec is None:
-                    ctx.set(STATE_KEY, _encode_stack(remaining))
+                    ctx.set(STATE_KEY, _kept(remaining))
                 else:
                     _keep_sealed(ctx, codec, name, remaining)
                 error = SagaCompensatedError("remote compensation failed", 500, None, rollback.failures)
@@ -149,11 +151,28 @@ def _encode_stack(members: Sequence[PendingCompensation | PendingRemote]) -> lis
     return encoded
 
 
+def _kept(members: Sequence[PendingCompensation | PendingRemote]) -> list[dict[str, Any]]:
+    """What the compensations need, as kept in the object's state, if it fits in one value."""
+    stack = _encode_stack(members)
+    check_size(json.dumps(stack).encode(), "kept compensation data")
+    return stack
+
+
 def _decode_stack(saved: list[dict[str, Any]], leaves: dict[str, Leaf]) -> list[PendingCompensation]:
     kept: list[PendingCompensation] = []
     for item in saved:
-        leaf = leaves[item["step"]]
-        data = adapter_for(leaf.codec.data_type).validate_python(item["data"])
+        name = str(item["step"])
+        leaf = leaves.get(name)
+        if leaf is None:
+            raise StepDataChangedError(
+                name, "compensation data", "a step of this deployment", "this remote saga has no step of that name"
+            )
+        data_type = leaf.codec.data_type
+        try:
+            data = adapter_for(data_type).validate_python(item["data"])
+        except ValidationError as error:  # a redeploy changed the type: retried (and paused), never guessed
+            type_name = getattr(data_type, "__name__", None) or repr(data_type)
+            raise StepDataChangedError(name, "compensation data", type_name, describe_validation_error(error)) from None
         kept.append(PendingCompensation(leaf, data, bool(item["failed"]), int(item["position"])))
     return kept
 

@@ -21,20 +21,17 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
 
 import restate
-from pydantic import ValidationError
 from restate import TerminalError
 
 from ._chain import is_replaying
-from ._codec import Decoded, adapter_for
+from ._codec import Decoded
 from ._context import PendingCompensation, SagaContext
 from ._current import StepCall
 from ._encryption import DecryptionError, EncryptionCodec, JournalUnreadableError, ReplayBlockedError
 from ._envelope import Binding
-from ._errors import StepFailedError
 from ._nodes import Leaf, Remote
 from ._payload_checks import require_payload_checks_off
 from ._serde import decode_input, encode_output
-from ._validation import describe_validation_error
 
 T = TypeVar("T")
 
@@ -83,7 +80,7 @@ class StepSealer:
 def open_step(saga: SagaContext, codec: EncryptionCodec, leaf: Leaf, position: int, slot: int, raw: bytes) -> Decoded:
     """A step's journaled result, decrypted; see the module docstring when it cannot be."""
     try:
-        return codec.decode(raw, Binding.step(saga.invocation_id, leaf.name), _redacted(leaf), position)
+        return codec.decode(raw, Binding.step(saga.invocation_id, leaf.name), leaf.codec.decode, position)
     except DecryptionError as error:
         _block_if_replaying(saga.ctx, error)
         if leaf.compensation is not None:
@@ -97,21 +94,6 @@ def open_step(saga: SagaContext, codec: EncryptionCodec, leaf: Leaf, position: i
             else:
                 saga.push(entry)
         raise JournalUnreadableError(leaf.name, error) from error
-
-
-def _redacted(leaf: Leaf) -> Callable[[bytes], Decoded]:
-    """The step codec's decode, with messages that never quote the (decrypted) value."""
-
-    def decode(raw: bytes) -> Decoded:
-        try:
-            return leaf.codec.decode(raw)
-        except StepFailedError as error:
-            cause = error.__cause__
-            detail = f": {describe_validation_error(cause)}" if isinstance(cause, ValidationError) else ""
-            reason = f"its journaled result does not match the declared types{detail}"
-            raise StepFailedError(leaf.name, reason) from None
-
-    return decode
 
 
 def _cannot_undo(error: DecryptionError) -> Callable[..., Awaitable[object]]:
@@ -133,21 +115,14 @@ def seal_remote_input(
     return codec.encode(dump, Binding.remote_input(node.service, key))
 
 
-def open_remote_output(saga: SagaContext, codec: EncryptionCodec, node: Remote, key: str, raw: bytes) -> object:
-    """A remote sub-saga's result (caller side). The run is already registered for compensation, so
-    an unreadable result fails the saga and the remote saga is still undone."""
-    adapter = adapter_for(node.output_type)
-
-    def load(plain: bytes) -> object:
-        try:
-            return adapter.validate_json(plain or b"null")
-        except ValidationError as error:
-            raise StepFailedError(
-                node.name, f"its result does not match the declared type: {describe_validation_error(error)}"
-            ) from None
-
+def open_remote_output(
+    saga: SagaContext, codec: EncryptionCodec, node: Remote, key: str, raw: bytes, read: Callable[[bytes], object]
+) -> object:
+    """A remote sub-saga's result (caller side), decrypted, then `read`. The run is already
+    registered for compensation, so an unreadable result fails the saga and the remote saga is
+    still undone."""
     try:
-        return codec.decode(raw, Binding.remote_output(node.service, key), load)
+        return codec.decode(raw, Binding.remote_output(node.service, key), read)
     except DecryptionError as error:
         _block_if_replaying(saga.ctx, error)
         raise JournalUnreadableError(node.name, error) from error

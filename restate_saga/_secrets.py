@@ -3,16 +3,17 @@
 `Annotated[str, Secret]` (on a pydantic model, a dataclass, a list item, ...) changes nothing by
 itself: the value validates and serializes as before. While restate_saga encodes a journal value
 in selective mode, each secret value is taken out into a list (encrypted separately) and replaced
-by a placeholder string `"<secret:N>"`; while it decodes one, each placeholder is put back.
+by a placeholder string `"<secret:N>"`; while it decodes one, each placeholder is put back in the
+JSON text before the value is validated (so a secret validates exactly as an unmarked value).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar, final
+from typing import Any, TypeVar, cast, final
 
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import CoreSchema, core_schema
@@ -25,7 +26,6 @@ ENCRYPTED = "<encrypted>"
 _PLACEHOLDER_JSON = re.compile(rb'"<secret:(\d+)>"')
 
 _collected: ContextVar[list[object] | None] = ContextVar("restate_saga_secrets_out", default=None)
-_restored: ContextVar[list[object] | None] = ContextVar("restate_saga_secrets_in", default=None)
 
 
 @final
@@ -44,12 +44,11 @@ class Secret:
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        inner = handler(source)
-        schema = core_schema.with_info_wrap_validator_function(_restore_one, inner)
+        schema = dict(handler(source))  # validation is unchanged: decoding puts the secrets back first
         schema["serialization"] = core_schema.wrap_serializer_function_ser_schema(
-            _take_out, info_arg=True, schema=inner, return_schema=core_schema.any_schema()
+            _take_out, info_arg=True, schema=handler(source), return_schema=core_schema.any_schema()
         )
-        return schema
+        return cast(CoreSchema, schema)
 
 
 def _take_out(value: object, serialize: core_schema.SerializerFunctionWrapHandler, info: object) -> object:
@@ -58,15 +57,6 @@ def _take_out(value: object, serialize: core_schema.SerializerFunctionWrapHandle
         return serialize(value)
     out.append(serialize(value))
     return PLACEHOLDER.format(len(out) - 1)
-
-
-def _restore_one(value: object, validate: core_schema.ValidatorFunctionWrapHandler, info: object) -> object:
-    secrets = _restored.get()
-    if secrets is not None and isinstance(value, str) and value.startswith("<secret:") and value.endswith(">"):
-        index = value[8:-1]
-        if index.isdigit() and int(index) < len(secrets):
-            value = secrets[int(index)]
-    return validate(value)
 
 
 @contextmanager
@@ -80,13 +70,11 @@ def taking_out_secrets() -> Generator[list[object]]:
         _collected.reset(token)
 
 
-def with_secrets(secrets: list[object], load: Callable[[], T]) -> T:
-    """`load()` with each placeholder it validates replaced by its secret value."""
-    token = _restored.set(secrets)
-    try:
-        return load()
-    finally:
-        _restored.reset(token)
+def placeholders_are_exact(plain: bytes, secrets_json: list[bytes]) -> bool:
+    """Whether each secret's placeholder appears exactly once in `plain` and the secrets' own JSON,
+    and nothing else reads like one (a string that happens to read `"<secret:N>"`)."""
+    found = [int(index) for text in (plain, *secrets_json) for index in _PLACEHOLDER_JSON.findall(text)]
+    return sorted(found) == list(range(len(secrets_json)))
 
 
 def fill_placeholders(plain: bytes, secrets_json: list[bytes] | None) -> bytes:

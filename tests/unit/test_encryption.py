@@ -6,6 +6,7 @@ import base64
 import json
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -186,6 +187,60 @@ async def test_selective_mode_journals_a_value_without_secrets_as_it_is() -> Non
     ctx = FakeContext()
     await step("Plain", plain).run(ctx.as_context(), 7, codec=SELECTIVE)
     assert ctx.journal[0].value == b'{"n":7}'
+
+
+class Booking(BaseModel):
+    name: str
+    when: Annotated[datetime, Secret]
+    seats: Annotated[tuple[int, int], Secret]
+    note: str = ""
+
+
+@pytest.mark.parametrize("codec", [None, FULL, SELECTIVE], ids=["plain", "full", "selective"])
+async def test_secrets_of_any_type_read_back_as_unmarked_values_do(codec: EncryptionCodec | None) -> None:
+    booked = Booking(name="b1", when=datetime(2026, 12, 2, 12, 30), seats=(3, 4))
+
+    async def book(name: str) -> Booking:
+        return booked
+
+    pipeline = step("Book", book)
+    first = FakeContext()
+    assert await pipeline.run(first.as_context(), "b1", codec=codec) == booked
+    replay = FakeContext(replay_from=first.journal)
+    assert await pipeline.run(replay.as_context(), "b1", codec=codec) == booked  # strict decoding, secrets back
+    assert replay.executed == []
+
+
+async def test_a_value_that_reads_like_a_placeholder_is_encrypted_whole_in_selective_mode() -> None:
+    tricky = Booking(name='"<secret:0>"', when=datetime(2026, 1, 1), seats=(1, 2), note="<secret:1>")
+
+    async def book(name: str) -> Booking:
+        return tricky
+
+    pipeline = step("Book", book)
+    first = FakeContext()
+    await pipeline.run(first.as_context(), "b1", codec=SELECTIVE)
+    value = first.journal[0].value
+    assert value is not None and not parse(value).selective and b"secret" not in value  # the whole value
+    replay = FakeContext(replay_from=first.journal)
+    assert await pipeline.run(replay.as_context(), "b1", codec=SELECTIVE) == tricky
+
+
+async def test_a_secret_nested_too_deep_fails_before_it_is_journaled() -> None:
+    class Deep(BaseModel):
+        blob: Annotated[list[Any], Secret]
+
+    deep: list[Any] = []
+    for _ in range(250):
+        deep = [deep]
+
+    async def make(name: str) -> Deep:
+        return Deep(blob=deep)
+
+    ctx = FakeContext()
+    with pytest.raises(SagaCompensatedError, match="nested more than 200 levels deep"):
+        await step("Deep", make).run(ctx.as_context(), "x", codec=SELECTIVE)
+    assert [entry.value for entry in ctx.journal] == [None]  # a failure entry, no value
 
 
 def test_secret_marks_change_nothing_without_a_codec_and_nest() -> None:

@@ -107,7 +107,8 @@ def test_an_upgrade_that_fails_or_returns_a_wrong_value_is_reported() -> None:
         raise KeyError("price")
 
     raised = codec(ReceiptWithCurrency, upgrade_output=broken).decode(b'{"order_id": "o1", "amount": 3}')
-    assert raised.mismatch is not None and "its upgrade function raised KeyError('price')" in raised.mismatch.problems
+    assert raised.mismatch is not None and "its upgrade function raised KeyError" in raised.mismatch.problems
+    assert "price" not in raised.mismatch.problems  # what an upgrade's error quotes may be a secret
     wrong = codec(ReceiptWithCurrency, upgrade_output=lambda old: {"order_id": "o1"}).decode(b'{"order_id": "o1"}')
     assert wrong.mismatch is not None and "after its upgrade function: field 'amount'" in wrong.mismatch.problems
 
