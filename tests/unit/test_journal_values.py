@@ -162,6 +162,14 @@ def test_a_value_nested_deeper_than_the_decoder_reads_is_refused() -> None:
     assert ok.encode(["[" * 500]) == b'["' + b"[" * 500 + b'"]'  # brackets inside strings are not nesting
 
 
+def test_many_shallow_brackets_with_compensation_data_are_not_mistaken_for_deep_nesting() -> None:
+    wide = [{"n": [i]} for i in range(MAX_NESTING)]  # 400 brackets, 3 levels deep
+    c = codec(list[dict[str, list[int]]], str)
+    encoded = c.encode(StepResponse(wide, compensation_data="undo"))
+    assert encoded[:1] == b"@"  # output and compensation data journaled apart, behind a marker
+    assert c.decode(encoded).output == wide and c.decode(encoded).data == "undo"
+
+
 def test_with_upgrade_applies_to_single_steps_only() -> None:
     async def reserve(order: str) -> Receipt:
         return Receipt(order_id=order, amount=1)
