@@ -227,7 +227,7 @@ def show_saga_list(admin_url: str, demo: Demo) -> None:
     print(textwrap.indent(listed.stdout.rstrip("\n"), "    "))
     if listed.returncode != 0:
         demo.problems.append(f"restate-saga ls failed ({listed.returncode}): {listed.stderr.strip()}")
-    print("    (restate-saga show ID draws one saga's timeline; see the README's 'Operating sagas')")
+    print("    (restate-saga show ID draws one saga's timeline; see docs/guides/operating.md)")
 
 
 def main() -> int:
