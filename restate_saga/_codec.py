@@ -237,8 +237,8 @@ class StepCodec:
                         return adapter.validate_python(upgraded)
                     except ValidationError as again:
                         problems = f"{problems}; after its upgrade function: {describe_problems(again)}"
-            mismatch = JournalValueMismatchError(self.step, what, _type_name(tp), problems)
-            unread = Unreadable(f"its journaled {what} does not match the declared type {_type_name(tp)}: {problems}")
+            mismatch = JournalValueMismatchError(self.step, what, type_name(tp), problems)
+            unread = Unreadable(f"its journaled {what} does not match the declared type {type_name(tp)}: {problems}")
             salvaged = data if output and data is not None else unread
             raise _Mismatch(mismatch, holds_data, salvaged, failure) from None
 
@@ -346,8 +346,9 @@ def _dump(adapter: TypeAdapter[Any], value: object, what: str, tp: object) -> by
                 MAX_NESTING,
                 "levels",
             ) from None
-        raise TerminalError(f"its {what} cannot be serialized as {_type_name(tp)}: {error}") from error
+        raise TerminalError(f"its {what} cannot be serialized as {type_name(tp)}: {error}") from error
 
 
-def _type_name(tp: object) -> str:
+def type_name(tp: object) -> str:
+    """A type as messages name it: its `__name__`, else its repr (`list[int]`)."""
     return getattr(tp, "__name__", None) or repr(tp)

@@ -14,7 +14,7 @@ from restate import TerminalError
 from ._attempts import attempt, intercepted_attempt
 from ._cause import is_cancellation
 from ._chain import is_replaying
-from ._codec import adapter_for, check_size
+from ._codec import adapter_for, check_size, type_name
 from ._context import PendingCompensation, PendingGroup, PendingRemote, SagaContext
 from ._current import StepCall
 from ._encryption import EncryptionCodec, JournalUnreadableError
@@ -216,23 +216,20 @@ async def _run_remote(saga: SagaContext, node: Remote, value: object) -> object:
     saga.chain.step_done(node.name, position)
     if cancellation is not None:
         raise cancellation
+
     def read(plain: bytes) -> object:
         try:
             return adapter_for(node.output_type).validate_json(plain or b"null")
         except ValidationError as error:
             problems = describe_validation_error(error)
             if is_replaying(saga.ctx):  # later entries are journaled: a rollback now would not match them
-                raise StepDataChangedError(node.name, "result", _type_name(node.output_type), problems) from None
+                raise StepDataChangedError(node.name, "result", type_name(node.output_type), problems) from None
             # registered above: the remote saga is undone with the rest
             raise StepFailedError(node.name, f"its result does not match the declared type: {problems}") from None
 
     if saga.codec is not None:
         return open_remote_output(saga, saga.codec, node, key, raw, read)
     return read(raw)
-
-
-def _type_name(tp: object) -> str:
-    return getattr(tp, "__name__", None) or repr(tp)
 
 
 async def execute(node: Node, saga: SagaContext, value: object) -> object:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from restate import TerminalError
 from typing_extensions import TypeVar
 
-from ._codec import adapter_for, check_size
+from ._codec import adapter_for, check_size, type_name
 from ._context import PendingCompensation, PendingRemote, SagaContext
 from ._encryption import EncryptionCodec
 from ._engine import run_saga
@@ -171,8 +171,9 @@ def _decode_stack(saved: list[dict[str, Any]], leaves: dict[str, Leaf]) -> list[
         try:
             data = adapter_for(data_type).validate_python(item["data"])
         except ValidationError as error:  # a redeploy changed the type: retried (and paused), never guessed
-            type_name = getattr(data_type, "__name__", None) or repr(data_type)
-            raise StepDataChangedError(name, "compensation data", type_name, describe_validation_error(error)) from None
+            raise StepDataChangedError(
+                name, "compensation data", type_name(data_type), describe_validation_error(error)
+            ) from None
         kept.append(PendingCompensation(leaf, data, bool(item["failed"]), int(item["position"])))
     return kept
 
